@@ -1,0 +1,8 @@
+"""skel-data: datasets, transform pipelines and converters for skeleton action data."""
+
+from .dataset import PoseDataset, SyntheticPoseDataset
+from .transforms import TRANSFORMS, Compose
+
+__version__ = "0.1.0"
+
+__all__ = ["TRANSFORMS", "Compose", "PoseDataset", "SyntheticPoseDataset", "__version__"]

@@ -1,0 +1,84 @@
+"""The built-in synthetic dataset: valid records, deterministic, and classes that differ."""
+
+import numpy as np
+import pytest
+
+from skel_core.annotations import validate_annotations
+from skel_data.synthetic import (
+    ACTIONS,
+    IMG_SHAPE,
+    SyntheticConfig,
+    generate_annotations,
+    generate_clips,
+)
+
+
+@pytest.fixture(scope="module")
+def annotations():
+    return generate_annotations(SyntheticConfig(num_clips=320, seed=3))
+
+
+def test_records_follow_the_pyskl_schema(annotations):
+    records = annotations["annotations"]
+    validate_annotations(records, layout="coco", num_classes=len(ACTIONS), source="synthetic")
+    for r in records:
+        m, t, v, c = r["keypoint"].shape
+        assert (v, c) == (17, 2) and m in (1, 2) and 40 <= t <= 120
+        assert r["keypoint"].dtype == np.float32 and r["keypoint_score"].shape == (m, t, v)
+        assert r["total_frames"] == t and r["img_shape"] == IMG_SHAPE
+    assert len(ACTIONS) >= 8
+    assert {r["label"] for r in records} == set(range(len(ACTIONS)))
+    assert sum(r["keypoint"].shape[0] == 2 for r in records) > 30  # some clips have 2 persons
+    missing = np.concatenate([r["keypoint_score"].ravel() == 0 for r in records])
+    assert 0.01 < missing.mean() < 0.06  # joints drop out like a pose estimator's
+
+
+def test_splits_are_disjoint_and_cover_every_class(annotations):
+    split = annotations["split"]
+    assert set(split["train"]).isdisjoint(split["test"])
+    assert len(split["train"]) + len(split["test"]) == 320
+    label = {r["frame_dir"]: r["label"] for r in annotations["annotations"]}
+    for name in ("train", "test"):
+        assert {label[f] for f in split[name]} == set(range(len(ACTIONS)))
+
+
+def test_generation_is_a_function_of_the_seed():
+    a = generate_clips(SyntheticConfig(num_clips=5, seed=1))
+    b = generate_clips(SyntheticConfig(num_clips=5, seed=1))
+    c = generate_clips(SyntheticConfig(num_clips=5, seed=2))
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
+    assert any(
+        x["keypoint"].shape != z["keypoint"].shape
+        or not np.array_equal(x["keypoint"], z["keypoint"])
+        for x, z in zip(a, c, strict=True)
+    )
+
+
+def test_most_joints_lie_inside_the_image(annotations):
+    kp = np.concatenate([r["keypoint"][0].reshape(-1, 2) for r in annotations["annotations"]])
+    h, w = IMG_SHAPE
+    inside = (kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) & (kp[:, 1] < h)
+    assert inside.mean() > 0.95
+
+
+def _motion_features(record):
+    """Per-joint spread over time of the main person, scaled by body height; missing joints out."""
+    kp = np.where(record["keypoint_score"][0, ..., None] > 0, record["keypoint"][0], np.nan)
+    height = np.ptp(np.nanmedian(kp[..., 1], axis=0)) + 1e-6
+    spread = np.nanmax(kp, axis=0) - np.nanmin(kp, axis=0)
+    return np.nan_to_num(np.concatenate([np.nanstd(kp, axis=0).ravel(), spread.ravel()]) / height)
+
+
+def test_actions_are_distinguishable_by_a_nearest_centroid_classifier(annotations):
+    by_dir = {r["frame_dir"]: r for r in annotations["annotations"]}
+
+    def xy(name):
+        rs = [by_dir[f] for f in annotations["split"][name]]
+        return np.stack([_motion_features(r) for r in rs]), np.array([r["label"] for r in rs])
+
+    x_train, y_train = xy("train")
+    x_test, y_test = xy("test")
+    centroids = np.stack([x_train[y_train == k].mean(0) for k in range(len(ACTIONS))])
+    pred = np.argmin(((x_test[:, None] - centroids[None]) ** 2).sum(-1), axis=1)
+    assert (pred == y_test).mean() > 0.6  # chance is 1/8
