@@ -1,0 +1,1 @@
+"""``skel-train``: train a model from a PYSKL-style config and evaluate it."""
