@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from skel_core.annotations import (
     AnnotationFile,
     load_annotations,

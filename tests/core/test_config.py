@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from skel_core.config import Config, ConfigDict, DictAction, parse_cfg_options
 from skel_core.errors import ConfigError, ConfigKeyError
 

@@ -13,6 +13,7 @@ from collections import deque
 
 import numpy as np
 import pytest
+
 from skel_core.errors import GraphError, LayoutError
 from skel_core.graph import Graph, edge_to_matrix, hop_distance, k_adjacency, normalize_digraph
 from skel_core.layouts import get_layout, list_layouts

@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+
 from skel_core import layouts
 from skel_core.errors import LayoutError
 from skel_core.layouts import Layout, get_layout, list_layouts, register_layout

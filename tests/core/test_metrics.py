@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+
 from skel_core.errors import CorruptFileError, MetricError, UnsafePickleError
 from skel_core.metrics import (
     confusion_matrix,

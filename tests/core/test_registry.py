@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from skel_core.config import Config, ConfigDict
 from skel_core.errors import RegistryError
 from skel_core.registry import Registry

@@ -11,6 +11,7 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from skel_core.errors import CorruptFileError, UnsafePickleError
 from skel_core.safe_pickle import safe_load, safe_loads, trusted_load
 
