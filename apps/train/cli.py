@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from skel_core.config import Config, DictAction
+from skel_core.cfg_options import DictAction
+from skel_core.config import Config
 
 from .runner import train
 

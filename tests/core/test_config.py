@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from skel_core.config import Config, ConfigDict, DictAction, parse_cfg_options
+from skel_core.cfg_options import DictAction, parse_cfg_options
+from skel_core.config import Config, ConfigDict
 from skel_core.errors import ConfigError, ConfigKeyError
 
 # A faithful transcription of configs/stgcn++/stgcn++_ntu60_xsub_hrnet/j.py from PYSKL

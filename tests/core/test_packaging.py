@@ -9,6 +9,7 @@ CORE = Path(__file__).resolve().parents[2] / "packages" / "skel-core"
 MODULES = [
     "annotations",
     "atomic",
+    "cfg_options",
     "checkpoint",
     "config",
     "errors",
