@@ -20,13 +20,11 @@ __all__ = ["build_dataset", "build_loader", "build_model", "build_optimizer", "b
 
 
 def build_dataset(cfg: Mapping, seed: int = 0):
-    """A dataset from ``data.train``/``data.val``/``data.test``; ``RepeatDataset`` is unwrapped."""
-    cfg = dict(cfg)
+    """A dataset from ``data.train``/``data.val``/``data.test``; the run's seed reaches the
+    innermost dataset unless the config sets one (``RepeatDataset`` wraps another dataset)."""
     if cfg.get("type") == "RepeatDataset":
-        # Repetition only lengthens an epoch; the number of epochs does the same job here.
-        cfg = dict(cfg["dataset"])
-    cfg.setdefault("seed", seed)
-    return DATASETS.build(cfg)
+        return DATASETS.build({**cfg, "dataset": {"seed": seed, **cfg["dataset"]}})
+    return DATASETS.build({"seed": seed, **cfg})
 
 
 def build_loader(dataset, data_cfg: Mapping, *, train: bool, seed: int = 0) -> DataLoader:

@@ -64,3 +64,12 @@ def test_demo_learns_the_synthetic_actions(tmp_path, capsys):
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("test top-1"))
     top1 = float(line.split(":")[1].split("%")[0])
     assert top1 > (80.0 if not options else 60.0), line
+
+
+def test_pyskl_repeat_dataset_lengthens_each_epoch():
+    from skel_apps.builders import build_dataset
+
+    cfg = Config.fromfile(DEMO).data.train.to_dict()
+    cfg["num_samples"] = 32
+    repeated = build_dataset({"type": "RepeatDataset", "times": 4, "dataset": cfg}, seed=3)
+    assert len(repeated) == 4 * 24 and repeated.dataset.seed == 3

@@ -82,3 +82,18 @@ def test_actions_are_distinguishable_by_a_nearest_centroid_classifier(annotation
     centroids = np.stack([x_train[y_train == k].mean(0) for k in range(len(ACTIONS))])
     pred = np.argmin(((x_test[:, None] - centroids[None]) ** 2).sum(-1), axis=1)
     assert (pred == y_test).mean() > 0.6  # chance is 1/8
+
+
+def test_repeat_dataset_repeats_with_fresh_random_draws():
+    from skel_data import RepeatDataset, SyntheticPoseDataset
+
+    pipeline = [dict(type="UniformSampleFrames", clip_len=8), dict(type="PoseDecode")]
+    base = SyntheticPoseDataset(pipeline, split="train", num_samples=16)
+    repeated = RepeatDataset(base, times=3)
+    assert len(base) == 8 and len(repeated) == 24  # 16 clips: every 4th group of 8 tests
+    first, again = repeated[0], repeated[len(base)]
+    assert first["frame_dir"] == again["frame_dir"]  # the same clip ...
+    assert not np.array_equal(first["frame_inds"], again["frame_inds"])  # ... drawn afresh
+    np.testing.assert_array_equal(repeated[0]["frame_inds"], first["frame_inds"])
+    with pytest.raises(IndexError, match="out of range"):
+        repeated[24]

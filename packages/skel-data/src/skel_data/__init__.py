@@ -1,8 +1,15 @@
 """skel-data: datasets, transform pipelines and converters for skeleton action data."""
 
-from .dataset import PoseDataset, SyntheticPoseDataset
+from .dataset import PoseDataset, RepeatDataset, SyntheticPoseDataset
 from .transforms import TRANSFORMS, Compose
 
 __version__ = "0.1.0"
 
-__all__ = ["TRANSFORMS", "Compose", "PoseDataset", "SyntheticPoseDataset", "__version__"]
+__all__ = [
+    "TRANSFORMS",
+    "Compose",
+    "PoseDataset",
+    "RepeatDataset",
+    "SyntheticPoseDataset",
+    "__version__",
+]

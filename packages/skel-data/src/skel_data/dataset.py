@@ -3,7 +3,8 @@
 The record for index ``i`` is copied (shallowly; transforms never modify arrays) and given a
 ``numpy.random.Generator`` seeded by ``(seed, epoch, i)``, so what a sample looks like depends
 only on the seed, the epoch and the index: not on the number of DataLoader workers, which
-worker draws it, or the process's global random state.
+worker draws it, or the process's global random state. An index past the end wraps around to
+the records again with its own random draws; that is how :class:`RepeatDataset` repeats.
 """
 
 from __future__ import annotations
@@ -67,10 +68,37 @@ class PoseDataset(Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict:
-        results = dict(self.records[index])
+        if index < 0:
+            raise IndexError(f"{type(self).__name__}: negative index {index}")
+        results = dict(self.records[index % len(self.records)])
         results["rng"] = np.random.default_rng((self.seed, self.epoch, index))
         results["test_mode"] = self.test_mode
         return self.pipeline(results)
+
+
+class RepeatDataset(Dataset):
+    """``times`` passes over ``dataset`` per epoch (PYSKL's ``RepeatDataset``).
+
+    Each repetition of a clip gets its own random draws (its index in the repeated dataset seeds
+    them), so five repetitions are five different augmentations, as in PYSKL.
+    """
+
+    def __init__(self, dataset: PoseDataset, times: int):
+        if times < 1:
+            raise ValueError(f"RepeatDataset: times must be >= 1, got {times}")
+        self.dataset = dataset
+        self.times = times
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return self.times * len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(f"RepeatDataset: index {index} out of range [0, {len(self)})")
+        return self.dataset[index]
 
 
 class SyntheticPoseDataset(PoseDataset):

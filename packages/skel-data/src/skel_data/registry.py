@@ -2,8 +2,13 @@
 
 from skel_core.registry import Registry
 
-from .dataset import PoseDataset, SyntheticPoseDataset
+from .dataset import PoseDataset, RepeatDataset, SyntheticPoseDataset
 
 DATASETS = Registry("dataset")
 DATASETS.register(obj=PoseDataset)
 DATASETS.register(obj=SyntheticPoseDataset)
+
+
+@DATASETS.register("RepeatDataset")
+def _build_repeat_dataset(dataset: dict, times: int) -> RepeatDataset:
+    return RepeatDataset(DATASETS.build(dataset), times)
