@@ -10,4 +10,12 @@ TORCH_LIBRARY(skel, m) {
   m.set_python_module("skel_kernels._fake");
   // One m.def("<op>(<arguments>) -> <returns>") per op; a backward is its own private op,
   // m.def("_<op>_backward(...) -> ..."), so every backend implements and tests it.
+  m.def(
+      "render_heatmaps(Tensor keypoints, Tensor scores, int height, int width, float sigma, "
+      "Tensor? limbs, bool with_keypoints, float eps) -> Tensor");
+  m.def("graph_conv(Tensor x, Tensor weight, Tensor adjacency, Tensor? bias) -> Tensor");
+  m.def(
+      "_graph_conv_backward(Tensor grad_out, Tensor x, Tensor weight, Tensor adjacency, "
+      "Tensor? bias) -> (Tensor grad_x, Tensor grad_weight, Tensor grad_adjacency, "
+      "Tensor grad_bias)");
 }

@@ -15,6 +15,10 @@ from skel_kernels import _build_info, _library
 from skel_kernels._library import KernelLibraryError
 
 _LIBRARY_PATH, _BUILD_CONFIG = _library.load()
+from skel_kernels import _fake  # noqa: E402, F401  (registers the fake kernels)
+from skel_kernels.graph_conv import graph_conv, graph_conv_reference  # noqa: E402
+from skel_kernels.heatmaps import render_heatmaps  # noqa: E402
+
 __version__ = version("skel-kernels")
 
 
@@ -29,4 +33,11 @@ def available_backends() -> dict[str, bool]:
     return _build_info.available_backends(_BUILD_CONFIG)
 
 
-__all__ = ["KernelLibraryError", "available_backends", "build_info"]
+__all__ = [
+    "KernelLibraryError",
+    "available_backends",
+    "build_info",
+    "graph_conv",
+    "graph_conv_reference",
+    "render_heatmaps",
+]
