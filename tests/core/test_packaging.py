@@ -1,5 +1,6 @@
 """skel-core stands alone: it installs with pip into a clean venv and imports without torch."""
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -34,7 +35,8 @@ def test_pip_install_into_a_clean_venv_with_only_numpy(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", str(CORE)], check=True)
+    source = shutil.copytree(CORE, tmp_path / "skel-core")  # pip builds in place
+    subprocess.run([python, "-m", "pip", "install", "-q", str(source)], check=True)
     listed = subprocess.run(
         [python, "-m", "pip", "list", "--format=freeze"], check=True, capture_output=True, text=True
     ).stdout
