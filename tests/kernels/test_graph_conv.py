@@ -242,8 +242,10 @@ def test_bad_dtypes_and_impl_are_refused():
         graph_conv(x.long(), weight.long(), adjacency.long())
     with pytest.raises(ValueError, match="impl='cpu' needs float32 or float64"):
         graph_conv(x.half(), weight.half(), adjacency.half(), bias.half(), impl="cpu")
-    with pytest.raises(ValueError, match="impl must be"):
-        graph_conv(x, weight, adjacency, bias, impl="cuda")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="impl must be one of"):
+        graph_conv(x, weight, adjacency, bias, impl="gpu")
+    with pytest.raises(ValueError, match="impl='cuda' needs CUDA tensors"):
+        graph_conv(x, weight, adjacency, bias, impl="cuda")
     with pytest.raises(RuntimeError, match="supports float32 and float64"):
         torch.ops.skel.graph_conv(x.bfloat16(), weight.bfloat16(), adjacency.bfloat16(), None)
 

@@ -300,7 +300,8 @@ def test_compiles_with_fullgraph(rng):
     ({"sigma": 0.0}, ValueError, r"sigma must be a positive number"),
     ({"eps": -1e-3}, ValueError, r"eps must be a positive number"),
     ({"with_keypoints": False}, ValueError, r"nothing to render"),
-    ({"impl": "cuda"}, ValueError, r"impl must be one of"),
+    ({"impl": "gpu"}, ValueError, r"impl must be one of"),
+    ({"impl": "cuda"}, ValueError, r"impl='cuda' needs CUDA tensors"),
 ])
 def test_wrapper_rejects_bad_arguments(change, error, message):
     arguments = {"keypoints": torch.zeros(1, 1, 1, 3, 2), "scores": torch.zeros(1, 1, 1, 3),

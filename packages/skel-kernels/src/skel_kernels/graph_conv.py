@@ -8,12 +8,11 @@ with :func:`torch.library.register_autograd`.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import Tensor
 
-Impl = Literal["auto", "cpu", "reference"]
+from skel_kernels._dispatch import choose_impl
+
 _KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
@@ -37,7 +36,7 @@ def graph_conv(
     adjacency: Tensor,
     bias: Tensor | None = None,
     *,
-    impl: Impl = "auto",
+    impl: str = "auto",
 ) -> Tensor:
     """Spatial graph convolution with ``K`` adjacency subsets::
 
@@ -54,10 +53,10 @@ def graph_conv(
         adjacency: ``(K, V, V)``; ``adjacency[k, v, w]`` weighs joint ``v``'s features in
             joint ``w``'s output.
         bias: ``(K, C_out)`` or None; added before the aggregation, as in the 1x1 convolution.
-        impl: ``'cpu'``: the fused C++ kernel (float32/float64 CPU tensors), which never stores
-            the ``(N, K * C_out, T, V)`` activation; ``'reference'``:
-            :func:`graph_conv_reference`; ``'auto'``: the kernel where it applies, else the
-            reference.
+        impl: ``'cpu'`` / ``'cuda'``: the fused compiled kernel (float32/float64), which never
+            stores the ``(N, K * C_out, T, V)`` activation; ``'triton'``: the Triton kernel;
+            ``'reference'``: :func:`graph_conv_reference`; ``'auto'``: the compiled kernel for
+            the tensors' device where there is one, else the reference.
 
     Returns:
         ``(N, C_out, T, V)``, of ``x``'s dtype and device.
@@ -67,19 +66,13 @@ def graph_conv(
             and the shapes), or ``impl`` is unknown or cannot run on these tensors.
     """
     _check_arguments(x, weight, adjacency, bias)
-    if impl == "reference":
+    chosen = choose_impl("graph_conv", impl, x, _KERNEL_DTYPES)
+    if chosen == "reference":
         return graph_conv_reference(x, weight, adjacency, bias)
-    kernel_applies = x.device.type == "cpu" and x.dtype in _KERNEL_DTYPES
-    if impl == "cpu":
-        if not kernel_applies:
-            raise ValueError(
-                f"graph_conv: impl='cpu' needs float32 or float64 CPU tensors, got x of dtype "
-                f"{x.dtype} on {x.device}"
-            )
-    elif impl != "auto":
-        raise ValueError(f"graph_conv: impl must be 'auto', 'cpu' or 'reference', got {impl!r}")
-    if not kernel_applies:
-        return graph_conv_reference(x, weight, adjacency, bias)
+    if chosen == "triton":
+        from skel_kernels.triton import graph_conv_triton
+
+        return graph_conv_triton(x, weight, adjacency, bias)
     return torch.ops.skel.graph_conv(x, weight, adjacency, bias)
 
 

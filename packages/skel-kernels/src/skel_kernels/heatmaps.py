@@ -40,7 +40,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-IMPLS = ("auto", "cpu", "reference")
+from skel_kernels._dispatch import choose_impl
+
 _OP = torch.ops.skel.render_heatmaps.default
 _COMPUTED_IN_FLOAT32 = (torch.float16, torch.bfloat16)
 
@@ -67,8 +68,9 @@ def render_heatmaps(
         limbs: (L, 2) keypoint index pairs (a tensor or a sequence of pairs); each adds a channel.
         with_keypoints: whether to render the K keypoint channels.
         eps: the smallest score that draws.
-        impl: ``'cpu'`` (the C++ kernel), ``'reference'`` (plain PyTorch) or ``'auto'`` (the C++
-            kernel for CPU tensors, the reference elsewhere).
+        impl: ``'cpu'`` / ``'cuda'`` (the compiled kernels), ``'triton'``, ``'reference'``
+            (plain PyTorch) or ``'auto'`` (the compiled kernel for the tensors' device where
+            there is one, else the reference).
 
     Returns:
         (N, C, T, height, width) float32 on the keypoints' device, with C = K keypoint channels
@@ -87,15 +89,14 @@ def render_heatmaps(
     if channels == 0:
         raise ValueError(f"render_heatmaps: nothing to render: with_keypoints={with_keypoints}, "
                          f"K = {keypoints.shape[3]} and no limbs")
-    if impl not in IMPLS:
-        raise ValueError(f"render_heatmaps: impl must be one of {IMPLS}, got {impl!r}")
-    if impl == "auto":
-        impl = "cpu" if keypoints.device.type == "cpu" else "reference"
-    if impl == "cpu" and keypoints.device.type != "cpu":
-        raise ValueError(f"render_heatmaps: impl='cpu' needs CPU tensors, got {keypoints.device}")
+    chosen = choose_impl("render_heatmaps", impl, keypoints)
     arguments = (keypoints, scores, height, width, sigma, pairs, with_keypoints, eps)
-    if impl == "cpu":
+    if chosen == "compiled":
         return _OP(*arguments)
+    if chosen == "triton":
+        from skel_kernels.triton import render_heatmaps_triton
+
+        return render_heatmaps_triton(*arguments)
     return render_heatmaps_reference(*arguments)
 
 

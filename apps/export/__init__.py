@@ -1,0 +1,1 @@
+"""``skel-export``: export a trained model to ONNX and check it with onnxruntime."""

@@ -1,0 +1,1 @@
+"""``skel-infer``: recognise actions in skeleton sequences with a checkpoint or an ONNX model."""

@@ -1,0 +1,1 @@
+"""Converters from public skeleton dataset formats to skel / PYSKL annotation pickles."""
