@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from skel_core.annotations import validate_annotations
+from skel_core.layouts import get_layout
 from skel_data.synthetic import (
     ACTIONS,
     IMG_SHAPE,
@@ -97,3 +98,69 @@ def test_repeat_dataset_repeats_with_fresh_random_draws():
     np.testing.assert_array_equal(repeated[0]["frame_inds"], first["frame_inds"])
     with pytest.raises(IndexError, match="out of range"):
         repeated[24]
+
+
+def test_coco_is_the_default_layout_and_unchanged_by_it():
+    default = generate_clips(SyntheticConfig(num_clips=4, seed=9))
+    explicit = generate_clips(SyntheticConfig(num_clips=4, seed=9, layout="coco"))
+    for x, y in zip(default, explicit, strict=True):
+        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
+        np.testing.assert_array_equal(x["keypoint_score"], y["keypoint_score"])
+
+
+@pytest.fixture(scope="module")
+def ntu_annotations():
+    return generate_annotations(SyntheticConfig(num_clips=48, seed=4, layout="ntu"))
+
+
+def test_ntu_records_follow_pyskls_3d_schema(ntu_annotations):
+    records = ntu_annotations["annotations"]
+    validate_annotations(records, layout="nturgb+d", num_classes=len(ACTIONS), source="synthetic")
+    for r in records:
+        m, t, v, c = r["keypoint"].shape
+        assert (v, c) == (25, 3) and m in (1, 2) and r["total_frames"] == t
+        assert r["keypoint"].dtype == np.float32 and "keypoint_score" not in r
+    assert {r["label"] for r in records} == set(range(len(ACTIONS)))
+    assert {r["keypoint"].shape[0] for r in records} == {1, 2}
+
+
+def test_ntu_bodies_are_metric_and_kinect_oriented(ntu_annotations):
+    names = get_layout("nturgb+d").joints
+    joint = {name: i for i, name in enumerate(names)}
+    for r in ntu_annotations["annotations"]:
+        kp = r["keypoint"][0].astype(np.float64)
+        assert np.all((kp[..., 2] > 2.5) & (kp[..., 2] < 6.5))  # metres in front of the sensor
+        head, base = kp[:, joint["head"]], kp[:, joint["spine_base"]]
+        assert np.all(head[:, 1] > base[:, 1])  # y up
+        # facing the sensor, a person's left side is on the sensor's right: smaller x
+        left, right = kp[0, joint["shoulder_left"]], kp[0, joint["shoulder_right"]]
+        assert left[0] < right[0]
+        arm = kp[:, joint["elbow_left"]] - kp[:, joint["shoulder_left"]]
+        upper_arm = np.linalg.norm(arm, axis=-1)
+        assert 0.2 < np.median(upper_arm) < 0.4  # a human-sized body, not pixels
+
+
+def test_ntu_generation_is_a_function_of_the_seed():
+    a = generate_clips(SyntheticConfig(num_clips=3, seed=1, layout="nturgb+d"))
+    b = generate_clips(SyntheticConfig(num_clips=3, seed=1, layout="nturgb+d"))
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
+    with pytest.raises(ValueError, match="layouts"):
+        SyntheticConfig(layout="openpose")
+
+
+def test_synthetic_ntu_dataset_runs_a_pyskl_3d_pipeline():
+    from skel_data import SyntheticPoseDataset
+
+    pipeline = [
+        dict(type="PreNormalize3D"),
+        dict(type="RandomRot"),
+        dict(type="GenSkeFeat", dataset="nturgb+d", feats=["j", "b"]),
+        dict(type="UniformSample", clip_len=12),
+        dict(type="PoseDecode"),
+        dict(type="FormatGCNInput", num_person=2),
+    ]
+    dataset = SyntheticPoseDataset(pipeline, split="test", num_samples=16, layout="nturgb+d")
+    sample = dataset[0]
+    assert sample["keypoint"].shape == (1, 2, 12, 25, 6)
+    assert dataset.num_classes == len(ACTIONS)

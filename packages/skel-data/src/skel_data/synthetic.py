@@ -2,14 +2,20 @@
 
 It is the default data of the README's main command, so that training and evaluation work on
 a fresh machine with nothing downloaded. Each clip is a person (sometimes with an idle
-bystander) performing one of eight actions, animated by forward kinematics of a simple 3D body
-and projected by a pinhole camera to COCO-17 pixel coordinates, in exactly the record format of
-a PYSKL 2D annotation pickle (``keypoint`` (M, T, 17, 2) float32, ``keypoint_score`` (M, T, 17),
-``img_shape``, ``label``, ...). Everything is a pure function of the seed.
+bystander) performing one of eight actions, animated by forward kinematics of a simple 3D body.
+Two layouts, each in exactly the record format of the PYSKL pickles for it:
+
+- ``'coco'`` (the default): projected by a pinhole camera to COCO-17 pixel coordinates, like a
+  PYSKL 2D HRNet pickle (``keypoint`` (M, T, 17, 2) float32, ``keypoint_score`` (M, T, 17),
+  ``img_shape``, ``label``, ...), with pose-estimator-like confidence scores and joints that
+  drop out (score 0, coordinates 0).
+- ``'nturgb+d'``: the 25 Kinect v2 joints in metres in the camera's space (x toward the
+  sensor's left, y up, z away from it), like PYSKL's NTU RGB+D 3D pickle (``keypoint``
+  (M, T, 25, 3) float32, no scores), with Gaussian noise of ``noise_m`` metres.
 
 What varies from clip to clip: length (40-120 frames), speed, amplitude and phase of the motion,
-body size, where the person stands, the camera's yaw, Gaussian pixel noise, pose-estimator-like
-confidence scores and joints that drop out (score 0, coordinates 0).
+body size, where the person stands, the camera's yaw and the noise. Everything is a pure
+function of the seed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from skel_core.layouts import NTU, get_layout
 
 ACTIONS: tuple[str, ...] = (
     "wave",
@@ -30,6 +38,8 @@ ACTIONS: tuple[str, ...] = (
 )
 
 IMG_SHAPE = (1080, 1920)  # (height, width) as in PYSKL's NTU HRNet pickles
+CAMERA_HEIGHT = 0.9  # metres above the pelvis of a standing person
+LAYOUTS = ("coco", "nturgb+d")
 
 # Joints of the kinematic body, in the order of the COCO-17 layout.
 _COCO_JOINTS = (
@@ -55,7 +65,8 @@ _COCO_JOINTS = (
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """What :func:`generate_clips` produces."""
+    """What :func:`generate_clips` produces. ``noise_px`` and ``dropout_prob`` apply to the
+    2D ``'coco'`` layout, ``noise_m`` to the 3D ``'nturgb+d'`` one."""
 
     num_clips: int = 800
     seed: int = 0
@@ -64,6 +75,14 @@ class SyntheticConfig:
     second_person_prob: float = 0.3
     noise_px: float = 4.0
     dropout_prob: float = 0.03
+    layout: str = "coco"
+    noise_m: float = 0.01
+
+    def __post_init__(self) -> None:
+        name = get_layout(self.layout).name
+        if name not in LAYOUTS:
+            raise ValueError(f"synthetic data comes in layouts {LAYOUTS}, not {self.layout!r}")
+        object.__setattr__(self, "layout", name)
 
 
 def _rot_x(angle: np.ndarray) -> np.ndarray:
@@ -105,8 +124,10 @@ def _limb(root, pitch, roll, bend, upper, lower, bend_sign=1.0):
     return mid, end
 
 
-def _body(angles: dict[str, np.ndarray], size: float) -> np.ndarray:
-    """Forward kinematics: joint angles over time -> (T, 17, 3) COCO joints in metres.
+def _body(angles: dict[str, np.ndarray], size: float) -> dict[str, np.ndarray]:
+    """Forward kinematics: joint angles over time -> named joints, (T, 3) each, in metres.
+
+    The names are COCO's plus the extra Kinect joints (``spine_mid``, ``left_hand_tip``...).
 
     Body frame: x to the person's left, y up, z forward; the pelvis is at the origin before the
     vertical offset ``lift`` is applied.
@@ -116,7 +137,14 @@ def _body(angles: dict[str, np.ndarray], size: float) -> np.ndarray:
     pelvis = np.zeros((t, 3)) + angles["lift"][:, None] * np.array([0.0, 1.0, 0.0])
     neck = pelvis + _apply(trunk, np.array([0.0, 0.5, 0.0]) * size)
     head = neck + _apply(trunk, np.array([0.0, 0.2, 0.05]) * size)
-    joints = {"nose": head + _apply(trunk, np.array([0.0, 0.0, 0.1]) * size)}
+    joints = {
+        "nose": head + _apply(trunk, np.array([0.0, 0.0, 0.1]) * size),
+        "head": head,
+        "neck": neck + _apply(trunk, np.array([0.0, 0.08, 0.0]) * size),
+        "spine_shoulder": neck,
+        "spine_mid": pelvis + _apply(trunk, np.array([0.0, 0.25, 0.0]) * size),
+        "spine_base": pelvis,
+    }
     for side, sign in (("left", 1.0), ("right", -1.0)):
         joints[f"{side}_eye"] = head + _apply(trunk, np.array([0.035 * sign, 0.03, 0.09]) * size)
         joints[f"{side}_ear"] = head + _apply(trunk, np.array([0.075 * sign, 0.0, 0.0]) * size)
@@ -139,15 +167,26 @@ def _body(angles: dict[str, np.ndarray], size: float) -> np.ndarray:
             0.45 * size,
             bend_sign=-1.0,
         )
+        forearm = wrist - elbow
         joints |= {
             f"{side}_shoulder": shoulder,
             f"{side}_elbow": elbow,
             f"{side}_wrist": wrist,
+            f"{side}_hand": wrist + 0.3 * forearm,
+            f"{side}_hand_tip": wrist + 0.6 * forearm,
+            f"{side}_thumb": wrist + 0.3 * forearm + _apply(trunk, np.array([0, 0, 0.04]) * size),
             f"{side}_hip": hip,
             f"{side}_knee": knee,
             f"{side}_ankle": ankle,
+            f"{side}_foot": ankle + np.array([0.0, -0.03, 0.12]) * size,
         }
-    return np.stack([joints[name] for name in _COCO_JOINTS], axis=1)
+    return joints
+
+
+def _body_name(ntu_joint: str) -> str:
+    """The :func:`_body` name of an NTU joint: ``'hand_tip_left'`` -> ``'left_hand_tip'``."""
+    part, _, side = ntu_joint.rpartition("_")
+    return f"{side}_{part}" if side in ("left", "right") else ntu_joint
 
 
 _ANGLE_NAMES = (
@@ -226,22 +265,32 @@ def _idle_angles(phase: np.ndarray) -> dict[str, np.ndarray]:
     return a
 
 
-def _project(points: np.ndarray, yaw: float, position: np.ndarray, focal: float) -> np.ndarray:
-    """World points (..., 3) of one person -> pixel coordinates (..., 2) (x right, y down)."""
-    world = points @ _rot_y(yaw).T + position
+def _to_camera(points: np.ndarray, yaw: float, position: np.ndarray) -> np.ndarray:
+    """Body-frame points (..., 3) of one person -> the camera's space (x left, y up, z depth)."""
+    return points @ _rot_y(yaw).T + position - np.array([0.0, CAMERA_HEIGHT, 0.0])
+
+
+def _project(camera: np.ndarray, focal: float) -> np.ndarray:
+    """Points in the camera's space (..., 3) -> pixel coordinates (..., 2) (x right, y down)."""
     h, w = IMG_SHAPE
-    depth = world[..., 2]
-    x = w / 2 - focal * world[..., 0] / depth
-    y = h / 2 - focal * (world[..., 1] - 0.9) / depth
+    depth = camera[..., 2]
+    x = w / 2 - focal * camera[..., 0] / depth
+    y = h / 2 - focal * camera[..., 1] / depth
     return np.stack([x, y], axis=-1)
 
 
-def _person(rng: np.random.Generator, angles: dict[str, np.ndarray]) -> np.ndarray:
-    """Joints of one person (T, 17, 2) in pixels, placed at a random spot in front of the camera."""
+def _person(rng: np.random.Generator, angles: dict[str, np.ndarray], layout: str) -> np.ndarray:
+    """Joints of one person at a random spot in front of the camera: (T, 17, 2) pixels for
+    ``'coco'``, (T, 25, 3) metres in the camera's space for ``'nturgb+d'``."""
     size = rng.uniform(0.85, 1.15)
     yaw = np.pi + rng.uniform(-0.6, 0.6)  # facing the camera, give or take 35 degrees
     position = np.array([rng.uniform(-1.0, 1.0), 0.0, rng.uniform(3.5, 5.0)])
-    return _project(_body(angles, size), yaw, position, focal=rng.uniform(900, 1100))
+    joints = _body(angles, size)
+    if layout == "nturgb+d":
+        body = np.stack([joints[_body_name(name)] for name in NTU.joints], axis=1)
+        return _to_camera(body, yaw, position)
+    body = np.stack([joints[name] for name in _COCO_JOINTS], axis=1)
+    return _project(_to_camera(body, yaw, position), focal=rng.uniform(900, 1100))
 
 
 def make_clip(rng: np.random.Generator, label: int, cfg: SyntheticConfig, index: int) -> dict:
@@ -249,19 +298,25 @@ def make_clip(rng: np.random.Generator, label: int, cfg: SyntheticConfig, index:
     num_frames = int(rng.integers(cfg.min_frames, cfg.max_frames + 1))
     cycles = rng.uniform(1.0, 3.0)
     phase = rng.uniform(0, 0.5) + np.linspace(0, 2 * np.pi * cycles, num_frames)
-    people = [_person(rng, _action_angles(ACTIONS[label], phase, rng.uniform(0.7, 1.1)))]
+    angles = _action_angles(ACTIONS[label], phase, rng.uniform(0.7, 1.1))
+    people = [_person(rng, angles, cfg.layout)]
     if rng.random() < cfg.second_person_prob:
-        people.append(_person(rng, _idle_angles(phase * rng.uniform(0.3, 0.8))))
+        people.append(_person(rng, _idle_angles(phase * rng.uniform(0.3, 0.8)), cfg.layout))
     keypoint = np.stack(people).astype(np.float32)
+    record = {
+        "frame_dir": f"synthetic_{index:05d}_{ACTIONS[label]}",
+        "label": label,
+        "total_frames": num_frames,
+    }
+    if cfg.layout == "nturgb+d":
+        keypoint += rng.normal(0, cfg.noise_m, keypoint.shape).astype(np.float32)
+        return record | {"keypoint": keypoint}
     keypoint += rng.normal(0, cfg.noise_px, keypoint.shape).astype(np.float32)
     score = rng.uniform(0.6, 1.0, keypoint.shape[:-1]).astype(np.float32)
     missing = rng.random(score.shape) < cfg.dropout_prob
     score[missing] = 0.0
     keypoint[missing] = 0.0
-    return {
-        "frame_dir": f"synthetic_{index:05d}_{ACTIONS[label]}",
-        "label": label,
-        "total_frames": num_frames,
+    return record | {
         "img_shape": IMG_SHAPE,
         "original_shape": IMG_SHAPE,
         "keypoint": keypoint,

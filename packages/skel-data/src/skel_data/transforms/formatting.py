@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .pose_checks import require, sample_error
+
 
 class FormatGCNInput:
     """Shape ``keypoint`` (M, T, V, C) into (num_clips, num_person, T // num_clips, V, C).
@@ -91,3 +93,63 @@ class ToTensor:
 
     def __repr__(self) -> str:
         return f"ToTensor(keys={list(self.keys)})"
+
+
+class FormatShape:
+    """Reshape the frames ``imgs`` of ``num_clips`` clips of ``clip_len`` into model input.
+
+    ``imgs`` holds ``crops x num_clips x clip_len`` frames (crops = 2 after
+    ``GeneratePoseTarget(double=True)``), in that order, and becomes (crops * num_clips, C,
+    clip_len, H, W):
+
+    * ``'NCTHW_Heatmap'``: frames are (C, H, W) heatmaps (``GeneratePoseTarget``'s output);
+    * ``'NCTHW'``: frames are (H, W, C) images.
+
+    With ``collapse`` the leading dimension, which must then be 1, is dropped. ``input_shape``
+    records the result's shape.
+    """
+
+    _FORMATS = ("NCTHW", "NCTHW_Heatmap")
+
+    def __init__(self, input_format: str, collapse: bool = False):
+        if input_format not in self._FORMATS:
+            raise ValueError(
+                f"FormatShape: input_format must be one of {self._FORMATS}, got {input_format!r}"
+            )
+        self.input_format = input_format
+        self.collapse = collapse
+
+    def __call__(self, results: dict) -> dict:
+        require(results, ["imgs", "num_clips", "clip_len"], "FormatShape")
+        imgs = np.asarray(results["imgs"])
+        num_clips, clip_len = int(results["num_clips"]), int(results["clip_len"])
+        if imgs.ndim != 4 or imgs.shape[0] == 0 or imgs.shape[0] % (num_clips * clip_len):
+            raise sample_error(
+                results, "FormatShape",
+                f"imgs must be (frames, ...) 4-d with frames a positive multiple of num_clips * "
+                f"clip_len = {num_clips} * {clip_len}, got shape {imgs.shape}",
+            )
+        if self.collapse and num_clips != 1:
+            raise sample_error(
+                results, "FormatShape", f"collapse=True needs num_clips == 1, got {num_clips}"
+            )
+        clips = imgs.reshape((-1, num_clips, clip_len) + imgs.shape[1:])
+        if self.input_format == "NCTHW":  # (crops, clips, T, H, W, C) -> (crops, clips, C, T, H, W)
+            clips = clips.transpose(0, 1, 5, 2, 3, 4)
+        else:  # (crops, clips, T, C, H, W) -> (crops, clips, C, T, H, W)
+            clips = clips.transpose(0, 1, 3, 2, 4, 5)
+        shaped = np.ascontiguousarray(clips.reshape((-1,) + clips.shape[2:]))
+        if self.collapse:
+            if shaped.shape[0] != 1:
+                raise sample_error(
+                    results, "FormatShape",
+                    f"collapse=True needs a single clip and crop, got {shaped.shape[0]}",
+                )
+            shaped = shaped[0]
+        results = dict(results)
+        results["imgs"] = shaped
+        results["input_shape"] = shaped.shape
+        return results
+
+    def __repr__(self) -> str:
+        return f"FormatShape(input_format={self.input_format!r}, collapse={self.collapse})"
