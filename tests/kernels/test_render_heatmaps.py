@@ -1,6 +1,7 @@
 """skel_kernels.render_heatmaps: the C++ CPU kernel equals the PyTorch reference, both equal an
-independent numpy port of PYSKL's per-keypoint loop (window edges included), on random and real
-keypoints; the op passes opcheck and compiles; bad arguments raise errors that name them."""
+independent numpy port of PYSKL's per-keypoint loop (skel_apps.benchmark.pyskl_heatmap, window
+edges included), on random and real keypoints; the op passes opcheck and compiles; bad
+arguments raise errors that name them."""
 
 from __future__ import annotations
 
@@ -10,83 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from skel_apps.benchmark.pyskl_heatmap import COCO_LIMBS, pyskl_heatmaps
 from skel_core.annotations import load_annotations
 from skel_kernels import render_heatmaps
 
 OP = torch.ops.skel.render_heatmaps.default
-# PYSKL's default COCO-17 limbs (GeneratePoseTarget's `skeletons`).
-COCO_LIMBS = ((0, 1), (0, 2), (1, 3), (2, 4), (0, 5), (5, 7), (7, 9), (0, 6), (6, 8), (8, 10),
-              (5, 11), (11, 13), (13, 15), (6, 12), (12, 14), (14, 16), (11, 12))
 SIZE = 64
-
-
-# An independent port of PYSKL's GeneratePoseTarget loop: one frame, one channel, one person at a
-# time, numpy scalars of the input dtype, windows cut with Python's int().
-
-def _port_window(low, high, size: int) -> tuple[int, int]:
-    return max(int(low), 0), min(int(high) + 1, size)
-
-
-def _port_pixels(x0: int, x1: int, y0: int, y1: int, dtype) -> tuple[np.ndarray, np.ndarray]:
-    return np.arange(x0, x1, dtype=dtype)[None, :], np.arange(y0, y1, dtype=dtype)[:, None]
-
-
-def _port_keypoint(canvas: np.ndarray, center, score, sigma: float, eps: float) -> None:
-    if score < eps:
-        return
-    height, width = canvas.shape
-    x0, x1 = _port_window(center[0] - 3 * sigma, center[0] + 3 * sigma, width)
-    y0, y1 = _port_window(center[1] - 3 * sigma, center[1] + 3 * sigma, height)
-    if x1 <= x0 or y1 <= y0:
-        return
-    xs, ys = _port_pixels(x0, x1, y0, y1, center.dtype)
-    patch = np.exp(-((xs - center[0]) ** 2 + (ys - center[1]) ** 2) / 2 / sigma**2) * score
-    np.maximum(canvas[y0:y1, x0:x1], patch, out=canvas[y0:y1, x0:x1])
-
-
-def _port_limb(canvas: np.ndarray, a, b, score_a, score_b, sigma: float, eps: float) -> None:
-    score = min(score_a, score_b)
-    if score < eps:
-        return
-    height, width = canvas.shape
-    x0, x1 = _port_window(min(a[0], b[0]) - 3 * sigma, max(a[0], b[0]) + 3 * sigma, width)
-    y0, y1 = _port_window(min(a[1], b[1]) - 3 * sigma, max(a[1], b[1]) + 3 * sigma, height)
-    if x1 <= x0 or y1 <= y0:
-        return
-    length2 = (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
-    if length2 < 1:
-        _port_keypoint(canvas, a, score_a, sigma, eps)
-        return
-    xs, ys = _port_pixels(x0, x1, y0, y1, a.dtype)
-    to_a = (xs - a[0]) ** 2 + (ys - a[1]) ** 2
-    to_b = (xs - b[0]) ** 2 + (ys - b[1]) ** 2
-    t = (to_a - to_b + length2) / 2 / length2
-    to_line = (xs - (a[0] + t * (b[0] - a[0]))) ** 2 + (ys - (a[1] + t * (b[1] - a[1]))) ** 2
-    d2 = np.select([t <= 0, t >= 1], [to_a, to_b], to_line)
-    patch = np.exp(-d2 / 2 / sigma**2) * score
-    np.maximum(canvas[y0:y1, x0:x1], patch, out=canvas[y0:y1, x0:x1])
-
-
-def pyskl_port(keypoints, scores, height, width, sigma=0.6, limbs=None, with_keypoints=True,
-               eps=1e-3) -> np.ndarray:
-    kps, kp_scores = keypoints.numpy(), scores.numpy()
-    clips, persons, frames, joints, _ = kps.shape
-    limbs = [] if limbs is None else [tuple(pair) for pair in limbs]
-    channels = (joints if with_keypoints else 0) + len(limbs)
-    out = np.zeros((clips, channels, frames, height, width), dtype=np.float32)
-    for n in range(clips):
-        for t in range(frames):
-            for m in range(persons):
-                point, score = kps[n, m, t], kp_scores[n, m, t]
-                c = 0
-                if with_keypoints:
-                    for k in range(joints):
-                        _port_keypoint(out[n, c, t], point[k], score[k], sigma, eps)
-                        c += 1
-                for a, b in limbs:
-                    _port_limb(out[n, c, t], point[a], point[b], score[a], score[b], sigma, eps)
-                    c += 1
-    return out
 
 
 def random_inputs(rng, shape, size=16, dtype=torch.float32, margin=6.0):
@@ -101,7 +31,7 @@ def assert_all_agree(keypoints, scores, height, width, **options):
     cpu = render_heatmaps(keypoints, scores, height=height, width=width, impl="cpu", **options)
     reference = render_heatmaps(keypoints, scores, height=height, width=width,
                                 impl="reference", **options)
-    port = pyskl_port(keypoints, scores, height, width, **options)
+    port = pyskl_heatmaps(keypoints, scores, height, width, **options)
     assert cpu.dtype == torch.float32 and cpu.shape == port.shape
     torch.testing.assert_close(cpu, reference, atol=1e-5, rtol=0)
     torch.testing.assert_close(cpu, torch.from_numpy(port), atol=1e-5, rtol=0)
