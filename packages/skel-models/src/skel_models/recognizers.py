@@ -11,8 +11,9 @@ class RecognizerGCN(nn.Module):
 
     ``keypoint`` is (N, M, T, V, C), or (N, S, M, T, V, C) with S clips per sample (multi-clip
     testing). With several clips the per-clip outputs are averaged as ``test_cfg['average_clips']``
-    says: ``'prob'`` (mean of softmax; the result is then probabilities), ``'score'`` (mean of
-    logits, the default), or ``None``/``False`` (no averaging: returns (N, S, num_classes)).
+    says: ``'prob'`` (mean of softmax, the result then being probabilities; the default, as in
+    PYSKL's RecognizerGCN), ``'score'`` (mean of logits), or ``None``/``False`` (no averaging:
+    returns (N, S, num_classes)). Features are averaged over persons inside the head.
     """
 
     def __init__(
@@ -38,7 +39,7 @@ class RecognizerGCN(nn.Module):
             )
         n, s = keypoint.shape[:2]
         logits = self.cls_head(self.backbone(keypoint.flatten(0, 1))).view(n, s, -1)
-        mode = self.test_cfg.get("average_clips", "score")
+        mode = self.test_cfg.get("average_clips", "prob")
         if mode == "prob":
             return logits.softmax(-1).mean(1)
         if mode == "score":

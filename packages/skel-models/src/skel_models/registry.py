@@ -11,12 +11,16 @@ from torch import nn
 
 from skel_core.registry import Registry
 
+from .aagcn import AAGCN
+from .ctrgcn import CTRGCN
+from .dgstgcn import DGSTGCN
 from .heads import GCNHead
+from .msg3d import MSG3D
 from .recognizers import RecognizerGCN
 from .stgcn import STGCN
 
 MODELS = Registry("model")
-for _cls in (STGCN, GCNHead):
+for _cls in (STGCN, AAGCN, CTRGCN, MSG3D, DGSTGCN, GCNHead):
     MODELS.register(obj=_cls)
 
 

@@ -1,109 +1,33 @@
-"""ST-GCN and ST-GCN++ backbones.
+"""ST-GCN and ST-GCN++ backbones (PYSKL's ``STGCN``).
 
-Module and parameter names follow PYSKL (``data_bn``, ``gcn.<i>.gcn.conv``, ``gcn.<i>.tcn.bn``,
-``A``/``PA``...) so that PYSKL checkpoints map onto these modules. PYSKL routes per-block options
-through ``**kwargs`` by ``gcn_``/``tcn_`` name prefixes; here they are explicit, typed keyword
-arguments with the same names, so a PYSKL config still works and a typo is a TypeError.
+Module, parameter and buffer names are PYSKL's (``data_bn``, ``gcn.<i>.gcn.conv``,
+``gcn.<i>.gcn.A``/``PA``, ``gcn.<i>.tcn.*``, ``gcn.<i>.residual.conv``), so a PYSKL checkpoint
+loads with ``strict=True``. PYSKL routes block options through ``**kwargs`` by their
+``gcn_``/``tcn_`` prefixes; here they are explicit keyword arguments with the same names, so a
+PYSKL config works unchanged and a misspelt option is a TypeError. As in PYSKL, any of them
+given as a tuple of ``num_stages`` values sets it stage by stage.
+
+ST-GCN is the default (``gcn_adaptive='importance'``, ``tcn_type='unit_tcn'``); ST-GCN++ is
+``gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn'`` (see :func:`stgcnpp`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from skel_core.graph import Graph
 
-_ADAPTIVE = (None, "importance", "offset", "init")
+from .gcn_stages import GCNBlock, apply_data_bn, build_data_bn, stage_options, stage_plan
+from .units import build_tcn, unit_gcn
+from .units.layers import ActSpec, NormSpec
 
 
-class unit_gcn(nn.Module):  # noqa: N801 - PYSKL's name, kept for checkpoint compatibility
-    """Spatial graph convolution: 1x1 conv to K * C_out channels, then aggregation over A.
-
-    ``adaptive``: None (fixed A), ``'importance'`` (A * PA, PA learned, init 1), ``'offset'``
-    (A + PA, PA learned, init ~0) or ``'init'`` (A itself learned). ``with_res`` adds a residual
-    inside the unit (ST-GCN++).
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        A: torch.Tensor,
-        adaptive: str | None = "importance",
-        with_res: bool = False,
-    ):
-        super().__init__()
-        if adaptive not in _ADAPTIVE:
-            raise ValueError(f"unit_gcn: adaptive must be one of {_ADAPTIVE}, got {adaptive!r}")
-        self.num_subsets = A.shape[0]
-        self.adaptive = adaptive
-        self.with_res = with_res
-        if adaptive == "init":
-            self.A = nn.Parameter(A.clone())
-        else:
-            self.register_buffer("A", A.clone())
-        if adaptive == "importance":
-            self.PA = nn.Parameter(torch.ones_like(A))
-        elif adaptive == "offset":
-            self.PA = nn.Parameter(torch.empty_like(A).uniform_(-1e-6, 1e-6))
-        self.conv = nn.Conv2d(in_channels, out_channels * self.num_subsets, 1)
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.act = nn.ReLU()
-        if with_res and in_channels != out_channels:
-            self.down = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels)
-            )
-        else:
-            self.down = None
-
-    def adjacency(self) -> torch.Tensor:
-        if self.adaptive == "importance":
-            return self.A * self.PA
-        if self.adaptive == "offset":
-            return self.A + self.PA
-        return self.A
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, t, v = x.shape
-        y = self.conv(x).view(n, self.num_subsets, -1, t, v)
-        y = torch.einsum("nkctv,kvw->nctw", y, self.adjacency()).contiguous()
-        y = self.bn(y)
-        if self.with_res:
-            y = y + (x if self.down is None else self.down(x))
-        return self.act(y)
-
-
-class unit_tcn(nn.Module):  # noqa: N801 - PYSKL's name
-    """Temporal convolution (kernel_size x 1) + BatchNorm (+ dropout)."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int = 9,
-        stride: int = 1,
-        dilation: int = 1,
-        dropout: float = 0.0,
-    ):
-        super().__init__()
-        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
-        self.conv = nn.Conv2d(
-            in_channels,
-            out_channels,
-            (kernel_size, 1),
-            padding=(pad, 0),
-            stride=(stride, 1),
-            dilation=(dilation, 1),
-        )
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.bn(self.conv(x)))
-
-
-class STGCNBlock(nn.Module):
-    """unit_gcn -> unit_tcn, plus a block-level residual (identity or strided 1x1 unit_tcn)."""
+class STGCNBlock(GCNBlock):
+    """``unit_gcn`` -> temporal unit, plus a block residual (identity when shapes allow, else a
+    strided 1x1 ``unit_tcn``), then ReLU."""
 
     def __init__(
         self,
@@ -112,39 +36,58 @@ class STGCNBlock(nn.Module):
         A: torch.Tensor,
         stride: int = 1,
         residual: bool = True,
+        *,
+        gcn_type: str = "unit_gcn",
         gcn_adaptive: str | None = "importance",
+        gcn_conv_pos: str = "pre",
         gcn_with_res: bool = False,
+        gcn_norm: NormSpec = "BN",
+        gcn_act: ActSpec = "ReLU",
+        tcn_type: str = "unit_tcn",
         tcn_dropout: float = 0.0,
+        tcn_norm: NormSpec = "BN",
+        tcn_dilation: int = 1,
+        tcn_ms_cfg: Sequence | None = None,
+        tcn_mid_channels: float | None = None,
     ):
         super().__init__()
+        if gcn_type != "unit_gcn":
+            raise ValueError(f"STGCNBlock: gcn_type must be 'unit_gcn', got {gcn_type!r}")
         self.gcn = unit_gcn(
-            in_channels, out_channels, A, adaptive=gcn_adaptive, with_res=gcn_with_res
+            in_channels,
+            out_channels,
+            A,
+            adaptive=gcn_adaptive,
+            conv_pos=gcn_conv_pos,
+            with_res=gcn_with_res,
+            norm=gcn_norm,
+            act=gcn_act,
         )
-        self.tcn = unit_tcn(out_channels, out_channels, 9, stride=stride, dropout=tcn_dropout)
-        self.relu = nn.ReLU()
-        self.residual_mode = (
-            "none"
-            if not residual
-            else ("identity" if in_channels == out_channels and stride == 1 else "conv")
+        self.tcn = build_tcn(
+            tcn_type,
+            out_channels,
+            stride,
+            dropout=tcn_dropout,
+            norm=tcn_norm,
+            dilation=tcn_dilation,
+            ms_cfg=tcn_ms_cfg,
+            mid_channels=tcn_mid_channels,
         )
-        if self.residual_mode == "conv":
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x))
-        if self.residual_mode == "identity":
-            y = y + x
-        elif self.residual_mode == "conv":
-            y = y + self.residual(x)
-        return self.relu(y)
+        self._add_residual(in_channels, out_channels, stride, residual)
 
 
 class STGCN(nn.Module):
-    """ST-GCN / ST-GCN++ backbone: (N, M, T, V, C) skeletons -> (N, M, C', T', V) features.
+    """ST-GCN / ST-GCN++ backbone: skeletons ``(N, M, T, V, C)`` -> features
+    ``(N, M, C', T', V)``.
 
-    ``num_stages`` blocks; channels multiply by ``ch_ratio`` at ``inflate_stages`` and time is
-    halved at ``down_stages`` (1-based stage numbers, as in PYSKL). ST-GCN++ is
-    ``gcn_adaptive='init', gcn_with_res=True`` (with ``tcn_type='mstcn'`` in the full zoo).
+    ``graph_cfg`` builds a :class:`skel_core.graph.Graph` (e.g. ``dict(layout='coco',
+    mode='spatial')``). ``data_bn_type`` normalises the input over ``'VC'`` (joint x channel),
+    ``'MVC'`` (also per person, ``num_person`` of them) or not at all (None). There are
+    ``num_stages`` stages; channels are ``base_channels * ch_ratio ** k`` after ``k`` of the
+    ``inflate_stages`` and time halves at each of ``down_stages`` (1-based, as in PYSKL). The
+    ``gcn_*`` options go to every :class:`~skel_models.units.unit_gcn`, the ``tcn_*`` options to
+    every temporal unit (``tcn_type`` ``'unit_tcn'`` or ``'mstcn'``); stage 1 never has
+    dropout.
     """
 
     def __init__(
@@ -152,57 +95,77 @@ class STGCN(nn.Module):
         graph_cfg: dict,
         in_channels: int = 3,
         base_channels: int = 64,
-        data_bn_type: str = "VC",
-        ch_ratio: int = 2,
+        data_bn_type: str | None = "VC",
+        ch_ratio: float = 2,
         num_person: int = 2,
         num_stages: int = 10,
-        inflate_stages: tuple[int, ...] = (5, 8),
-        down_stages: tuple[int, ...] = (5, 8),
-        gcn_adaptive: str | None = "importance",
-        gcn_with_res: bool = False,
-        tcn_dropout: float = 0.0,
+        inflate_stages: Sequence[int] = (5, 8),
+        down_stages: Sequence[int] = (5, 8),
+        *,
+        gcn_type: str | tuple = "unit_gcn",
+        gcn_adaptive: str | None | tuple = "importance",
+        gcn_conv_pos: str | tuple = "pre",
+        gcn_with_res: bool | tuple = False,
+        gcn_norm: NormSpec | tuple = "BN",
+        gcn_act: ActSpec | tuple = "ReLU",
+        tcn_type: str | tuple = "unit_tcn",
+        tcn_dropout: float | tuple = 0.0,
+        tcn_norm: NormSpec | tuple = "BN",
+        tcn_dilation: int | tuple = 1,
+        tcn_ms_cfg: Sequence | None = None,
+        tcn_mid_channels: float | tuple | None = None,
     ):
         super().__init__()
         self.graph = Graph(**graph_cfg)
         A = torch.tensor(self.graph.A, dtype=torch.float32)
-        v = A.shape[-1]
-        if data_bn_type == "MVC":
-            self.data_bn = nn.BatchNorm1d(num_person * in_channels * v)
-        elif data_bn_type == "VC":
-            self.data_bn = nn.BatchNorm1d(in_channels * v)
-        elif data_bn_type is None:
-            self.data_bn = nn.Identity()
-        else:
-            raise ValueError(
-                f"STGCN: data_bn_type must be 'VC', 'MVC' or None, got {data_bn_type!r}"
-            )
         self.data_bn_type = data_bn_type
+        self.data_bn = build_data_bn(data_bn_type, num_person, in_channels, A.shape[-1])
         self.in_channels = in_channels
-        common = dict(gcn_adaptive=gcn_adaptive, gcn_with_res=gcn_with_res)
-        blocks = []
-        if in_channels != base_channels:
-            blocks.append(STGCNBlock(in_channels, base_channels, A, 1, residual=False, **common))
-        channels = base_channels
-        inflate_times = 0
-        for stage in range(2, num_stages + 1):
-            inflate_times += stage in inflate_stages
-            out_channels = int(base_channels * ch_ratio**inflate_times + 1e-4)
-            stride = 2 if stage in down_stages else 1
-            blocks.append(
-                STGCNBlock(channels, out_channels, A, stride, tcn_dropout=tcn_dropout, **common)
+        self.base_channels = base_channels
+        block_options = stage_options(
+            dict(
+                gcn_type=gcn_type,
+                gcn_adaptive=gcn_adaptive,
+                gcn_conv_pos=gcn_conv_pos,
+                gcn_with_res=gcn_with_res,
+                gcn_norm=gcn_norm,
+                gcn_act=gcn_act,
+                tcn_type=tcn_type,
+                tcn_dropout=tcn_dropout,
+                tcn_norm=tcn_norm,
+                tcn_dilation=tcn_dilation,
+                tcn_ms_cfg=tcn_ms_cfg,
+                tcn_mid_channels=tcn_mid_channels,
+            ),
+            num_stages,
+        )
+        plan = stage_plan(
+            in_channels, base_channels, num_stages, inflate_stages, down_stages, ch_ratio
+        )
+        self.gcn = nn.ModuleList(
+            STGCNBlock(
+                spec.in_channels,
+                spec.out_channels,
+                A,
+                spec.stride,
+                spec.residual,
+                **block_options[spec.stage - 1],
             )
-            channels = out_channels
-        self.gcn = nn.ModuleList(blocks)
-        self.out_channels = channels
+            for spec in plan
+        )
+        self.num_stages = len(self.gcn)
+        self.out_channels = plan[-1].out_channels if plan else in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, m, t, v, c = x.shape
-        x = x.permute(0, 1, 3, 4, 2).contiguous()  # N M V C T
-        if self.data_bn_type == "MVC":
-            x = self.data_bn(x.view(n, m * v * c, t))
-        else:
-            x = self.data_bn(x.view(n * m, v * c, t))
-        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        n, m = x.shape[:2]
+        x = apply_data_bn(self.data_bn, self.data_bn_type, x)
         for block in self.gcn:
             x = block(x)
         return x.reshape((n, m) + x.shape[1:])
+
+
+def stgcnpp(graph_cfg: dict, **kwargs) -> STGCN:
+    """ST-GCN++ (``configs/stgcn++``): learned adjacency, residual inside the graph unit and
+    multi-scale temporal convolution."""
+    options = dict(gcn_adaptive="init", gcn_with_res=True, tcn_type="mstcn")
+    return STGCN(graph_cfg, **{**options, **kwargs})
