@@ -1,5 +1,6 @@
 """The root CMake project, as used for kernel work outside pip: it configures, builds the op
 library and the C++ tests, and passes ctest; where nvcc exists it also compiles every .cu file
+and links them into a library of CUDA kernels that registers with torch
 (SKEL_CUDA_COMPILE_CHECK), and a broken .cu file fails that build.
 
 The build directories live in build/ (gitignored) and are reused, so reruns are incremental.
@@ -63,6 +64,27 @@ BROKEN_CU = """\
 __global__ void broken_kernel(float* y) { y[0] = undefined_name; }
 """
 
+# Loads _C and then the compile check's library of CUDA kernels; prints the skel ops, those of
+# them with a CUDA kernel, and the error of graph_conv's CUDA kernel called on CPU tensors (the
+# dispatcher is told to go straight to the CUDA kernel).
+LOAD_CUDA_KERNELS = """\
+import sys
+import torch
+
+for library in sys.argv[1:]:
+    torch.ops.load_library(library)
+ops = sorted(name for name in torch._C._dispatch_get_all_op_names() if name.startswith("skel::"))
+with_cuda = [op for op in ops if torch._C._dispatch_has_kernel_for_dispatch_key(op, "CUDA")]
+print(*ops)
+print(*with_cuda)
+cuda = torch._C.DispatchKeySet(torch._C.DispatchKey.CUDA)
+x, weight, adjacency = torch.zeros(1, 2, 3, 4), torch.zeros(3, 5, 2), torch.zeros(3, 4, 4)
+try:
+    torch.ops.skel.graph_conv.default.redispatch(cuda, x, weight, adjacency, None)
+except RuntimeError as error:
+    print(str(error).splitlines()[0])
+"""
+
 
 def _nvcc_available() -> bool:
     return shutil.which("nvcc") is not None or Path("/usr/local/cuda/bin/nvcc").is_file()
@@ -101,9 +123,29 @@ def test_root_project_builds_and_passes_ctest():
     assert re.search(r"OpenMP +ON", configure)
     # A broken .cu file in csrc/cuda fails here when the compile check is on.
     _check(["cmake", "--build", ROOT_BUILD, "-j2"])
+    if compile_check == "ON":
+        _assert_cuda_kernels_compiled_and_linked(configure)
     ctest = _check(["ctest", "--test-dir", ROOT_BUILD, "--output-on-failure", "-j2"])
     for name in CPP_TESTS:
         assert re.search(rf"{name} \.+ +Passed", ctest), ctest
+
+
+def _assert_cuda_kernels_compiled_and_linked(configure: str) -> None:
+    """Every csrc/cuda/*.cu was compiled and linked into the check library, which registers a
+    CUDA kernel for every skel op once loaded after _C, and whose kernels run their argument
+    checks (the only part of them that can run without a GPU)."""
+    sources = sorted((KERNELS_DIR / "csrc" / "cuda").glob("*.cu"))
+    assert sources, "csrc/cuda holds the CUDA kernels"
+    assert re.search(rf"compile check +ON \({len(sources)} \.cu file", configure), configure
+    built = ROOT_BUILD / "packages" / "skel-kernels"
+    objects = built / "CMakeFiles" / "skel_cuda_compile_check.dir" / "csrc" / "cuda"
+    for source in sources:
+        assert (objects / f"{source.name}.o").is_file(), f"{source.name} was not compiled"
+    loaded = _check([sys.executable, "-c", LOAD_CUDA_KERNELS, built / "_C.so",
+                     built / "libskel_cuda_compile_check.so"])
+    ops, with_cuda, error = loaded.splitlines()
+    assert ops == with_cuda and "skel::graph_conv" in ops.split(), loaded
+    assert error == "graph_conv: the CUDA kernel needs CUDA tensors, but x is on cpu", loaded
 
 
 @pytest.mark.skipif(not _nvcc_available(), reason="needs nvcc")

@@ -1,11 +1,13 @@
-# Decides whether CUDA kernels are built and whether the compile-only check runs, and enables
-# the CUDA language with a real nvcc when either needs it.
+# Decides whether CUDA kernels are built and whether the compile check (compile and link the
+# .cu files, without running them) runs, and enables the CUDA language with a real nvcc when
+# either needs it.
 #
 # Reads: SKEL_CUDA (AUTO|ON|OFF), SKEL_CUDA_COMPILE_CHECK, SKEL_TORCH_VERSION,
 #        SKEL_TORCH_CUDA_VERSION, SKEL_CUDA_SOURCES, and the skel::torch target.
 # Sets:  SKEL_CUDA_ENABLED / SKEL_CUDA_REASON, SKEL_CUDA_CHECK_ENABLED / SKEL_CUDA_CHECK_REASON,
 #        SKEL_CUDA_ARCHS (the architectures compiled for: SKEL_CUDA_ARCHITECTURES, else
-#        TORCH_CUDA_ARCH_LIST, else 80;86;90); adds the nvcc flags torch's headers need to
+#        TORCH_CUDA_ARCH_LIST, else sm_75 to sm_90 code plus sm_90 PTX for the kernels, and
+#        sm_75 code alone for the compile check); adds the nvcc flags torch's headers need to
 #        skel::torch.
 
 # Converts torch's TORCH_CUDA_ARCH_LIST ("8.0;8.6 9.0+PTX") to CMake's CUDA_ARCHITECTURES
@@ -64,7 +66,8 @@ endfunction()
 
 set(SKEL_CUDA_ARCHITECTURES "" CACHE STRING
   "CUDA architectures in CMake's syntax (80 = sm_80 code + PTX, 80-real = code only); \
-empty: from the TORCH_CUDA_ARCH_LIST environment variable when set, else 80;86;90")
+empty: from the TORCH_CUDA_ARCH_LIST environment variable when set, else \
+75-real;80-real;86-real;89-real;90 (the compile check alone: 75-real)")
 
 if(NOT SKEL_CUDA MATCHES "^(AUTO|ON|OFF)$")
   message(FATAL_ERROR "skel_kernels: SKEL_CUDA must be AUTO, ON or OFF, not '${SKEL_CUDA}'")
@@ -101,7 +104,7 @@ elseif(NOT _skel_nvcc)
 else()
   set(SKEL_CUDA_CHECK_ENABLED ON)
   list(LENGTH SKEL_CUDA_SOURCES _skel_count)
-  set(SKEL_CUDA_CHECK_REASON "${_skel_count} .cu file(s) compiled to objects by ${_skel_nvcc}")
+  set(SKEL_CUDA_CHECK_REASON "${_skel_count} .cu file(s) compiled and linked by ${_skel_nvcc}")
 endif()
 
 set(SKEL_CUDA_ARCHS "")
@@ -110,8 +113,14 @@ if(SKEL_CUDA_ENABLED OR SKEL_CUDA_CHECK_ENABLED)
     set(SKEL_CUDA_ARCHS "${SKEL_CUDA_ARCHITECTURES}")
   elseif(NOT "$ENV{TORCH_CUDA_ARCH_LIST}" STREQUAL "")
     skel_cuda_archs_from_torch_list("$ENV{TORCH_CUDA_ARCH_LIST}" SKEL_CUDA_ARCHS)
+  elseif(SKEL_CUDA_ENABLED)
+    # Turing (T4) to Hopper as device code, Hopper's PTX for newer GPUs. A CUDA torch's own
+    # default, sm_50, is no longer compiled by nvcc 13.
+    set(SKEL_CUDA_ARCHS "75-real;80-real;86-real;89-real;90")
   else()
-    set(SKEL_CUDA_ARCHS "80;86;90")
+    # The compile check only has to show that every .cu compiles: the oldest architecture nvcc
+    # 13 supports has the fewest features, and one architecture keeps the check quick.
+    set(SKEL_CUDA_ARCHS "75-real")
   endif()
   set(CMAKE_CUDA_COMPILER "${_skel_nvcc}")
   set(CMAKE_CUDA_ARCHITECTURES "${SKEL_CUDA_ARCHS}")

@@ -5,7 +5,9 @@
 // The (N, K*C_out, T, V) activation of the unfused version is never stored: each sample is a
 // chain of GEMMs on views of its (C, T, V) block, accumulated over k into the output, with one
 // (C, T*V) scratch block per thread. Of the two contraction orders (channels first or joints
-// first) the cheaper one for the shapes is used. Samples are spread over threads.
+// first) the cheaper one for the shapes is used, chosen as the CUDA kernel chooses it
+// (graph_conv_math.h); the argument checks are shared with it too (graph_conv_args.h). Samples
+// are spread over threads.
 #include <ATen/Parallel.h>
 #include <ATen/core/LegacyTypeDispatch.h>
 #include <ATen/core/Tensor.h>
@@ -18,60 +20,16 @@
 #include <optional>
 #include <tuple>
 
+#include "graph_conv_args.h"
+#include "graph_conv_math.h"
+
 namespace skel {
 namespace {
 
-struct GraphConvDims {
-  int64_t n, c_in, c_out, t, v, k;
-};
-
-void check_on_cpu_with_dtype(const at::Tensor& tensor, const char* name, const at::Tensor& x) {
-  TORCH_CHECK(tensor.device().is_cpu(), "graph_conv: the CPU kernel needs CPU tensors, but ",
-              name, " is on ", tensor.device());
-  TORCH_CHECK(tensor.scalar_type() == x.scalar_type(), "graph_conv: ", name, " has dtype ",
-              tensor.scalar_type(), " but x has dtype ", x.scalar_type());
-}
-
-GraphConvDims check_inputs(const at::Tensor& x, const at::Tensor& weight,
-                           const at::Tensor& adjacency, const std::optional<at::Tensor>& bias) {
-  TORCH_CHECK(x.dim() == 4, "graph_conv: x must be (N, C_in, T, V), got shape ", x.sizes());
-  TORCH_CHECK(weight.dim() == 3, "graph_conv: weight must be (K, C_out, C_in), got shape ",
-              weight.sizes());
-  TORCH_CHECK(adjacency.dim() == 3, "graph_conv: adjacency must be (K, V, V), got shape ",
-              adjacency.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
-              "graph_conv: the CPU kernel supports float32 and float64, got x of dtype ",
-              x.scalar_type());
-  check_on_cpu_with_dtype(x, "x", x);
-  check_on_cpu_with_dtype(weight, "weight", x);
-  check_on_cpu_with_dtype(adjacency, "adjacency", x);
-  const GraphConvDims d{x.size(0), x.size(1), weight.size(1), x.size(2), x.size(3), weight.size(0)};
-  TORCH_CHECK(weight.size(2) == d.c_in, "graph_conv: weight's C_in (dim 2) must equal x's C_in ",
-              "(dim 1); weight has shape ", weight.sizes(), ", x has shape ", x.sizes());
-  TORCH_CHECK(adjacency.size(0) == d.k, "graph_conv: adjacency must have K = ", d.k,
-              " subsets like weight; adjacency has shape ", adjacency.sizes(),
-              ", weight has shape ", weight.sizes());
-  TORCH_CHECK(adjacency.size(1) == d.v && adjacency.size(2) == d.v,
-              "graph_conv: adjacency must be (K, V, V) with V = ", d.v,
-              " joints as in x; adjacency has shape ", adjacency.sizes(), ", x has shape ",
-              x.sizes());
-  if (bias.has_value()) {
-    check_on_cpu_with_dtype(*bias, "bias", x);
-    TORCH_CHECK(bias->dim() == 2 && bias->size(0) == d.k && bias->size(1) == d.c_out,
-                "graph_conv: bias must be (K, C_out) = (", d.k, ", ", d.c_out,
-                ") to match weight; bias has shape ", bias->sizes(), ", weight has shape ",
-                weight.sizes());
-  }
-  return d;
-}
-
-// Joints first (x_n @ A_k, then mix channels) costs C_in*T*V*V multiply-adds per subset and
-// sample for the aggregation, channels first costs C_out*T*V*V; the channel mix is the same.
-bool aggregate_joints_first(const GraphConvDims& d) { return d.c_in < d.c_out; }
-
 at::Tensor graph_conv_cpu(const at::Tensor& x_in, const at::Tensor& weight_in,
                           const at::Tensor& adjacency_in, const std::optional<at::Tensor>& bias) {
-  const GraphConvDims d = check_inputs(x_in, weight_in, adjacency_in, bias);
+  const graph_conv::Dims d =
+      check_graph_conv(x_in, weight_in, adjacency_in, bias, c10::DeviceType::CPU);
   const at::Tensor x = x_in.contiguous();
   const at::Tensor weight = weight_in.contiguous();
   const at::Tensor adjacency = adjacency_in.contiguous();
@@ -79,7 +37,7 @@ at::Tensor graph_conv_cpu(const at::Tensor& x_in, const at::Tensor& weight_in,
   // sum_v bias[k, o] A[k, v, w] = bias[k, o] colsum_k[w]: one (C_out, 1, V) term for all n, t.
   const at::Tensor bias_term =
       bias.has_value() ? bias->t().mm(adjacency.sum(1)).unsqueeze(1) : at::Tensor();
-  const bool joints_first = aggregate_joints_first(d);
+  const bool joints_first = graph_conv::aggregate_joints_first(d);
   const int64_t tv = d.t * d.v;
   at::parallel_for(0, d.n, 1, [&](int64_t begin, int64_t end) {
     // Worker threads do not inherit the caller's dispatch state; this kernel runs below
@@ -122,20 +80,14 @@ at::Tensor graph_conv_cpu(const at::Tensor& x_in, const at::Tensor& weight_in,
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> graph_conv_backward_cpu(
     const at::Tensor& grad_out_in, const at::Tensor& x_in, const at::Tensor& weight_in,
     const at::Tensor& adjacency_in, const std::optional<at::Tensor>& bias) {
-  const GraphConvDims d = check_inputs(x_in, weight_in, adjacency_in, bias);
-  check_on_cpu_with_dtype(grad_out_in, "grad_out", x_in);
-  TORCH_CHECK(grad_out_in.sizes() == at::IntArrayRef({d.n, d.c_out, d.t, d.v}),
-              "graph_conv backward: grad_out must be (N, C_out, T, V) = (", d.n, ", ", d.c_out,
-              ", ", d.t, ", ", d.v, "); grad_out has shape ", grad_out_in.sizes(),
-              ", x has shape ", x_in.sizes());
+  const graph_conv::Dims d = check_graph_conv_backward(grad_out_in, x_in, weight_in, adjacency_in,
+                                                       bias, c10::DeviceType::CPU);
   const at::Tensor grad_out = grad_out_in.contiguous();
   const at::Tensor x = x_in.contiguous();
   const at::Tensor weight = weight_in.contiguous();
   const at::Tensor adjacency = adjacency_in.contiguous();
   const int64_t tv = d.t * d.v;
-  const int64_t joint_cost_in = 3 * d.c_in * d.v + 2 * d.c_out * d.c_in;
-  const int64_t joint_cost_out = 2 * d.c_out * d.v + 3 * d.c_out * d.c_in;
-  const bool via_input_channels = joint_cost_in <= joint_cost_out;
+  const bool via_input_channels = graph_conv::backward_through_input_channels(d);
 
   at::Tensor grad_x = at::empty({d.n, d.c_in, d.t, d.v}, x.options());
   // weight and adjacency gradients sum over samples: one partial sum per chunk of samples, so
