@@ -128,6 +128,14 @@ def test_keypoints_far_outside_and_non_finite_draw_nothing():
         assert not out.any()
 
 
+@pytest.mark.parametrize("impl", ["cpu", "reference"])
+def test_limb_to_an_infinite_end_draws_nothing(impl):
+    keypoints = torch.tensor([[2.0, 2.0], [math.inf, 2.0]]).reshape(1, 1, 1, 2, 2)
+    out = render_heatmaps(keypoints, torch.ones(1, 1, 1, 2), height=5, width=5, limbs=[(0, 1)],
+                          with_keypoints=False, impl=impl)
+    assert not out.any()
+
+
 def test_half_precision_is_computed_in_float32(rng):
     keypoints, scores = random_inputs(rng, (1, 2, 2, 3))
     half_kp, half_scores = keypoints.half(), scores.half()

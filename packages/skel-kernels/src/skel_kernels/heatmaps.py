@@ -175,7 +175,8 @@ def _in_window(low: Tensor, high: Tensor, grid: tuple[Tensor, Tensor], sigma: fl
     columns, rows = grid
     inside_x = (columns >= first[..., 0, :, :]) & (columns < end[..., 0, :, :])
     inside_y = (rows >= first[..., 1, :, :]) & (rows < end[..., 1, :, :])
-    return inside_x & inside_y
+    finite = (torch.isfinite(low) & torch.isfinite(high)).all(dim=-1)[..., None, None]
+    return inside_x & inside_y & finite
 
 
 def _draws(scores: Tensor, eps: float) -> Tensor:
