@@ -16,7 +16,14 @@ from torch import nn
 
 from skel_core.graph import Graph
 
-from .gcn_stages import GCNBlock, apply_data_bn, build_data_bn, stage_options, stage_plan
+from .gcn_stages import (
+    GCNBlock,
+    build_blocks,
+    build_data_bn,
+    forward_blocks,
+    stage_options,
+    stage_plan,
+)
 from .units import bn_init, build_tcn, unit_aagcn
 from .units.layers import NormSpec
 
@@ -125,23 +132,9 @@ class AAGCN(nn.Module):
             num_stages,
         )
         plan = stage_plan(in_channels, base_channels, num_stages, inflate_stages, down_stages)
-        self.gcn = nn.ModuleList(
-            AAGCNBlock(
-                spec.in_channels,
-                spec.out_channels,
-                A,
-                spec.stride,
-                spec.residual,
-                **block_options[spec.stage - 1],
-            )
-            for spec in plan
-        )
+        self.gcn = build_blocks(AAGCNBlock, A, plan, block_options)
         self.num_stages = len(self.gcn)
         self.out_channels = plan[-1].out_channels if plan else in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, m = x.shape[:2]
-        x = apply_data_bn(self.data_bn, self.data_bn_type, x)
-        for block in self.gcn:
-            x = block(x)
-        return x.reshape((n, m) + x.shape[1:])
+        return forward_blocks(x, self.data_bn, self.data_bn_type, self.gcn)

@@ -16,13 +16,12 @@ from torch import nn
 
 from skel_core.graph import Graph
 
-from .gcn_stages import StageSpec, apply_data_bn, build_data_bn, stage_plan
-from .units import unit_tcn
+from .gcn_stages import GCNBlock, StageSpec, build_blocks, build_data_bn, forward_blocks, stage_plan
 from .units.ctrgcn import unit_ctrgcn
 from .units.msg3d import MSTCN
 
 
-class CTRGCNBlock(nn.Module):
+class CTRGCNBlock(GCNBlock):
     """``unit_ctrgcn`` (``gcn1``) -> MS-G3D's multi-scale temporal convolution without its own
     residual (``tcn1``: ``kernel_size`` x 1 convs at each of ``dilations``), plus a block
     residual (identity when shapes allow, else a strided 1x1 ``unit_tcn``), then ReLU."""
@@ -50,22 +49,10 @@ class CTRGCNBlock(nn.Module):
             tcn_dropout=tcn_dropout,
         )
         self.tcn1.init_weights()
-        self.relu = nn.ReLU()
-        if not residual:
-            self.residual_mode = "none"
-        elif in_channels == out_channels and stride == 1:
-            self.residual_mode = "identity"
-        else:
-            self.residual_mode = "conv"
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self._add_residual(in_channels, out_channels, stride, residual)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn1(self.gcn1(x))
-        if self.residual_mode == "identity":
-            y = y + x
-        elif self.residual_mode == "conv":
-            y = y + self.residual(x)
-        return self.relu(y)
+    def spatial_temporal(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tcn1(self.gcn1(x))
 
 
 class CTRGCN(nn.Module):
@@ -104,24 +91,16 @@ class CTRGCN(nn.Module):
         plan = stage_plan(in_channels, base_channels, num_stages, inflate_stages, down_stages)
         if not plan or plan[0].stage != 1:  # PYSKL's CTRGCN keeps block 1 even then
             plan.insert(0, StageSpec(1, in_channels, base_channels, 1, residual=False))
-        self.net = nn.ModuleList(
-            CTRGCNBlock(
-                spec.in_channels,
-                spec.out_channels,
-                A,
-                spec.stride,
-                spec.residual,
+        options = [
+            dict(
                 kernel_size=kernel_size,
                 dilations=dilations,
-                tcn_dropout=tcn_dropout if spec.stage > 1 else 0.0,
+                tcn_dropout=tcn_dropout if stage > 1 else 0.0,
             )
-            for spec in plan
-        )
+            for stage in range(1, num_stages + 1)
+        ]
+        self.net = build_blocks(CTRGCNBlock, A, plan, options)
         self.out_channels = plan[-1].out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, m = x.shape[:2]
-        x = apply_data_bn(self.data_bn, "MVC", x)
-        for block in self.net:
-            x = block(x)
-        return x.reshape((n, m) + x.shape[1:])
+        return forward_blocks(x, self.data_bn, "MVC", self.net)

@@ -20,14 +20,20 @@ from torch import nn
 
 from skel_core.graph import Graph
 
-from .gcn_stages import apply_data_bn, build_data_bn, stage_options, stage_plan
-from .units import unit_tcn
+from .gcn_stages import (
+    GCNBlock,
+    build_blocks,
+    build_data_bn,
+    forward_blocks,
+    stage_options,
+    stage_plan,
+)
 from .units.dggcn import dggcn, dgmstcn
 from .units.layers import ActSpec, NormSpec
 from .units.tcn import MSTCN_DEFAULT_CFG
 
 
-class DGBlock(nn.Module):
+class DGBlock(GCNBlock):
     """``dggcn`` -> ``dgmstcn`` (``tcn_ms_cfg=None``: PYSKL's default branches), plus a block
     residual (identity when shapes allow, else a strided 1x1 ``unit_tcn``), then ReLU."""
 
@@ -75,22 +81,7 @@ class DGBlock(nn.Module):
             ms_cfg=MSTCN_DEFAULT_CFG if tcn_ms_cfg is None else tcn_ms_cfg,
             stride=stride,
         )
-        self.relu = nn.ReLU()
-        if not residual:
-            self.residual_mode = "none"
-        elif in_channels == out_channels and stride == 1:
-            self.residual_mode = "identity"
-        else:
-            self.residual_mode = "conv"
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x))
-        if self.residual_mode == "identity":
-            y = y + x
-        elif self.residual_mode == "conv":
-            y = y + self.residual(x)
-        return self.relu(y)
+        self._add_residual(in_channels, out_channels, stride, residual)
 
 
 class DGSTGCN(nn.Module):
@@ -167,23 +158,9 @@ class DGSTGCN(nn.Module):
         plan = stage_plan(
             in_channels, base_channels, num_stages, inflate_stages, down_stages, ch_ratio
         )
-        self.gcn = nn.ModuleList(
-            DGBlock(
-                spec.in_channels,
-                spec.out_channels,
-                A,
-                spec.stride,
-                spec.residual,
-                **block_options[spec.stage - 1],
-            )
-            for spec in plan
-        )
+        self.gcn = build_blocks(DGBlock, A, plan, block_options)
         self.num_stages = len(self.gcn)
         self.out_channels = plan[-1].out_channels if plan else in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, m = x.shape[:2]
-        x = apply_data_bn(self.data_bn, self.data_bn_type, x)
-        for block in self.gcn:
-            x = block(x)
-        return x.reshape((n, m) + x.shape[1:])
+        return forward_blocks(x, self.data_bn, self.data_bn_type, self.gcn)

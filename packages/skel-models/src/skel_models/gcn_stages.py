@@ -5,7 +5,7 @@ PYSKL's per-stage options (an option given as a tuple of ``num_stages`` values) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +98,9 @@ def stage_options(options: Mapping[str, Any], num_stages: int) -> list[dict[str,
 
 class GCNBlock(nn.Module):
     """A PYSKL block, ``relu(tcn(gcn(x)) + residual(x))``. Subclasses build ``self.gcn`` and
-    ``self.tcn`` and call :meth:`_add_residual`. The residual is none (an input block), the
-    identity (same channels, stride 1) or a strided 1x1 ``unit_tcn`` named ``residual``."""
+    ``self.tcn`` (or override :meth:`spatial_temporal`) and call :meth:`_add_residual`. The
+    residual is none (an input block), the identity (same channels, stride 1) or a strided 1x1
+    ``unit_tcn`` named ``residual``."""
 
     gcn: nn.Module
     tcn: nn.Module
@@ -114,10 +115,46 @@ class GCNBlock(nn.Module):
             self.residual_mode = "conv"
             self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
 
+    def spatial_temporal(self, x: torch.Tensor) -> torch.Tensor:
+        """The block without its residual; blocks whose units PYSKL names otherwise override it."""
+        return self.tcn(self.gcn(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x))
+        y = self.spatial_temporal(x)
         if self.residual_mode == "identity":
             y = y + x
         elif self.residual_mode == "conv":
             y = y + self.residual(x)
         return self.relu(y)
+
+
+def build_blocks(
+    block: Callable[..., nn.Module],
+    A: torch.Tensor,
+    plan: Sequence[StageSpec],
+    options: Sequence[Mapping[str, Any]],
+) -> nn.ModuleList:
+    """One ``block(in_channels, out_channels, A, stride, residual, **options[stage - 1])`` per
+    stage of ``plan``."""
+    return nn.ModuleList(
+        block(
+            spec.in_channels,
+            spec.out_channels,
+            A,
+            spec.stride,
+            spec.residual,
+            **options[spec.stage - 1],
+        )
+        for spec in plan
+    )
+
+
+def forward_blocks(
+    x: torch.Tensor, data_bn: nn.Module, data_bn_type: str, blocks: nn.ModuleList
+) -> torch.Tensor:
+    """Skeletons ``(N, M, T, V, C)`` through ``data_bn`` and ``blocks`` -> ``(N, M, C', T', V)``."""
+    n, m = x.shape[:2]
+    x = apply_data_bn(data_bn, data_bn_type, x)
+    for block in blocks:
+        x = block(x)
+    return x.reshape((n, m) + x.shape[1:])
