@@ -24,6 +24,8 @@ from .timing import IMPL_DEVICE, MIN_REPEATS, runnable_impls
 SUBCOMMANDS = {
     "heatmap": "skel_apps.benchmark.heatmap",
     "graph-conv": "skel_apps.benchmark.graph_conv",
+    "pipeline": "skel_apps.benchmark.pipeline",
+    "model": "skel_apps.benchmark.model",
 }
 QUICK_REPEATS = 3
 DEFAULT_THREADS = (1, 2)

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 
+from skel_apps.benchmark.pyskl_heatmap import generate_pose_target
 from skel_core.errors import AnnotationError
 from skel_data.transforms import Flip, GeneratePoseTarget, PoseCompact, Resize
 from skel_data.transforms.heatmap import COCO_LEFT_KP, COCO_RIGHT_KP
@@ -12,58 +13,12 @@ from skel_data.transforms.heatmap import COCO_LEFT_KP, COCO_RIGHT_KP
 EPS = 1e-3
 
 
-def window(low, high, sigma, size):
-    """PYSKL's pixel range of a Gaussian spanning [low, high]: int() truncates toward zero."""
-    return max(int(low - 3 * sigma), 0), min(int(high + 3 * sigma) + 1, size)
-
-
-def keypoint_map(out, x, y, score, sigma):
-    """Max a keypoint's Gaussian into ``out`` (H, W), pixel by pixel."""
-    h, w = out.shape
-    x0, x1 = window(x, x, sigma, w)
-    y0, y1 = window(y, y, sigma, h)
-    for row in range(y0, y1):
-        for col in range(x0, x1):
-            value = score * np.exp(-((col - x) ** 2 + (row - y) ** 2) / (2 * sigma**2))
-            out[row, col] = max(out[row, col], value)
-
-
-def limb_map(out, a, b, score_a, score_b, sigma):
-    """Max the Gaussian of the segment a-b into ``out``; a limb under 1 px is keypoint a."""
-    if (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 < 1:
-        keypoint_map(out, a[0], a[1], score_a, sigma)
-        return
-    h, w = out.shape
-    x0, x1 = window(min(a[0], b[0]), max(a[0], b[0]), sigma, w)
-    y0, y1 = window(min(a[1], b[1]), max(a[1], b[1]), sigma, h)
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    for row in range(y0, y1):
-        for col in range(x0, x1):
-            p = np.array([col, row], np.float64)
-            along = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0, 1)
-            d2 = np.sum((p - (a + along * (b - a))) ** 2)
-            value = min(score_a, score_b) * np.exp(-d2 / (2 * sigma**2))
-            out[row, col] = max(out[row, col], value)
-
-
 def reference(keypoint, scores, height, width, sigma=0.6, limbs=(), with_kp=True):
-    """(T, C, H, W) maps of keypoint (M, T, V, 2) with scores (M, T, V), one Gaussian at a time."""
-    m, t, v, _ = keypoint.shape
-    channels = (v if with_kp else 0) + len(limbs)
-    out = np.zeros((t, channels, height, width))
-    for frame in range(t):
-        for person in range(m):
-            # float32 coordinates, as PYSKL's windows are computed in the keypoints' float32
-            kp, sc = keypoint[person, frame].astype(np.float32), scores[person, frame]
-            if with_kp:
-                for joint in range(v):
-                    if sc[joint] >= EPS:
-                        keypoint_map(out[frame, joint], *kp[joint], sc[joint], sigma)
-            for index, (i, j) in enumerate(limbs):
-                if min(sc[i], sc[j]) >= EPS:
-                    channel = out[frame, (v if with_kp else 0) + index]
-                    limb_map(channel, kp[i], kp[j], sc[i], sc[j], sigma)
-    return out
+    """(T, C, H, W) maps of keypoint (M, T, V, 2) with scores (M, T, V), by the numpy port of
+    PYSKL's per-keypoint loop that skel-bench measures against."""
+    return generate_pose_target(
+        keypoint, scores, (height, width), sigma=sigma, with_kp=with_kp, limbs=limbs
+    )
 
 
 def sample(rng, m=2, t=3, v=5, height=14, width=18):
@@ -81,6 +36,12 @@ def sample(rng, m=2, t=3, v=5, height=14, width=18):
 LIMBS = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 4))
 
 
+def frames(results: dict) -> np.ndarray:
+    """GeneratePoseTarget's maps in PYSKL's (frames, C, H, W) layout."""
+    imgs = results["imgs"]
+    return imgs.reshape((-1,) + imgs.shape[-3:])
+
+
 @pytest.mark.parametrize("with_kp, with_limb", [(True, False), (False, True), (True, True)])
 def test_maps_match_a_per_keypoint_numpy_computation(rng, with_kp, with_limb):
     results = sample(rng)
@@ -88,16 +49,21 @@ def test_maps_match_a_per_keypoint_numpy_computation(rng, with_kp, with_limb):
         results
     )
     expected = reference(
-        results["keypoint"], results["keypoint_score"], 14, 18, 0.8,
-        LIMBS if with_limb else (), with_kp,
+        results["keypoint"],
+        results["keypoint_score"],
+        14,
+        18,
+        0.8,
+        LIMBS if with_limb else (),
+        with_kp,
     )
-    assert out["imgs"].shape == expected.shape and out["imgs"].dtype == np.float32
-    np.testing.assert_allclose(out["imgs"], expected, atol=1e-6)
+    assert frames(out).shape == expected.shape and frames(out).dtype == np.float32
+    np.testing.assert_allclose(frames(out), expected, atol=1e-6)
 
 
 def test_use_score_false_draws_every_keypoint_at_full_height(rng):
     results = sample(rng)
-    out = GeneratePoseTarget(use_score=False)(results)["imgs"]
+    out = frames(GeneratePoseTarget(use_score=False)(results))
     ones = np.ones_like(results["keypoint_score"])
     np.testing.assert_allclose(out, reference(results["keypoint"], ones, 14, 18), atol=1e-6)
 
@@ -115,9 +81,9 @@ def test_real_keypoints_with_scaling_match_numpy_and_leave_the_input_alone(share
 
     height, width = (int(side * scaling + 0.5) for side in record["img_shape"])
     expected = reference(results["keypoint"] * scaling, results["keypoint_score"], height, width)
-    assert out["imgs"].shape == (6, 17, height, width)
+    assert frames(out).shape == (6, 17, height, width)
     assert expected.max() > 0.5  # the clip really draws something
-    np.testing.assert_allclose(out["imgs"], expected, atol=1e-5)
+    np.testing.assert_allclose(frames(out), expected, atol=1e-5)
     for key in ("keypoint", "keypoint_score"):  # PYSKL rescales the keypoints in place
         np.testing.assert_array_equal(results[key], before[key])
 
@@ -141,8 +107,8 @@ def swapped(values, left=COCO_LEFT_KP, right=COCO_RIGHT_KP, axis=2):
 
 def test_double_appends_the_clip_of_mirrored_keypoints_with_left_right_swapped(rng):
     results = coco_clip(rng)
-    single = GeneratePoseTarget()(results)["imgs"]
-    double = GeneratePoseTarget(double=True)(results)["imgs"]
+    single = frames(GeneratePoseTarget()(results))
+    double = frames(GeneratePoseTarget(double=True)(results))
     assert double.shape == (8, 17, 24, 24)
     np.testing.assert_array_equal(double[:4], single)
 
@@ -155,13 +121,13 @@ def test_double_appends_the_clip_of_mirrored_keypoints_with_left_right_swapped(r
 def test_flipped_half_is_the_mirror_image_where_windows_are_symmetric(rng):
     # A window int(x - 3 sigma) <= col <= int(x + 3 sigma) mirrors exactly when x +- 3 sigma are
     # integers: here, integer keypoints and sigma = 1.
-    double = GeneratePoseTarget(sigma=1.0, double=True)(coco_clip(rng, integer=True))["imgs"]
+    double = frames(GeneratePoseTarget(sigma=1.0, double=True)(coco_clip(rng, integer=True)))
     mirror = swapped(double[:4, :, :, ::-1], axis=1)  # PYSKL's test-time flip of the heatmap
     np.testing.assert_allclose(double[4:], mirror, atol=1e-6)
 
 
 def test_flipped_half_differs_from_the_mirror_image_only_at_window_edges(rng):
-    double = GeneratePoseTarget(double=True)(coco_clip(rng))["imgs"]
+    double = frames(GeneratePoseTarget(double=True)(coco_clip(rng)))
     mirror = swapped(double[:4, :, :, ::-1], axis=1)
     # A pixel in one window but not in the mirrored one is outside a window, so more than
     # 3 sigma from the keypoint in x: it carries less than exp(-9 / 2) of the peak.
@@ -172,7 +138,7 @@ def test_flipped_half_differs_from_the_mirror_image_only_at_window_edges(rng):
 def test_double_with_limbs_swaps_limb_channels(rng):
     results = coco_clip(rng, integer=True)
     kwargs = dict(sigma=1.0, with_kp=False, with_limb=True, double=True)
-    double = GeneratePoseTarget(**kwargs)(results)["imgs"]
+    double = frames(GeneratePoseTarget(**kwargs)(results))
     left, right = (0, 2, 4, 5, 6, 10, 11, 12), (1, 3, 7, 8, 9, 13, 14, 15)
     mirror = swapped(double[:4, :, :, ::-1], left, right, axis=1)
     assert double.shape == (8, 17, 24, 24)
@@ -185,14 +151,14 @@ def test_flip_then_render_equals_the_mirrored_render(rng):
     results["rng"] = np.random.default_rng(0)
     render = GeneratePoseTarget(sigma=1.0)  # symmetric windows, as above
     flipped = render(Flip(flip_ratio=1.0, left_kp=COCO_LEFT_KP, right_kp=COCO_RIGHT_KP)(results))
-    mirror = swapped(render(results)["imgs"][:, :, :, ::-1], axis=1)
-    np.testing.assert_allclose(flipped["imgs"], mirror, atol=1e-6)
+    mirror = swapped(frames(render(results))[:, :, :, ::-1], axis=1)
+    np.testing.assert_allclose(frames(flipped), mirror, atol=1e-6)
 
 
 def test_renders_after_the_geometric_transforms(rng):
     results = coco_clip(rng, size=200)
     results = Resize((32, 32), keep_ratio=False)(PoseCompact()(results))
-    out = GeneratePoseTarget()(results)["imgs"]
+    out = frames(GeneratePoseTarget()(results))
     assert out.shape == (4, 17, 32, 32) and out.max() > 0.2
 
 
@@ -219,13 +185,16 @@ def test_bad_samples_raise_errors_naming_the_sample(change, message):
 
 
 def test_flip_and_limb_indices_are_checked_against_the_sample():
-    results = {"frame_dir": "five_joints", "keypoint": np.ones((1, 2, 5, 2), np.float32),
-               "img_shape": (8, 8)}
+    results = {
+        "frame_dir": "five_joints",
+        "keypoint": np.ones((1, 2, 5, 2), np.float32),
+        "img_shape": (8, 8),
+    }
     with pytest.raises(AnnotationError, match=r"five_joints.*\n.*keypoint indices"):
         GeneratePoseTarget(double=True)(results)
     with pytest.raises(AnnotationError, match="join keypoints outside"):
         GeneratePoseTarget(with_kp=False, with_limb=True)(results)
-    assert GeneratePoseTarget()(results)["imgs"].shape == (2, 5, 8, 8)
+    assert frames(GeneratePoseTarget()(results)).shape == (2, 5, 8, 8)
 
 
 def test_constructor_rejects_bad_arguments():

@@ -99,7 +99,8 @@ class FormatShape:
     """Reshape the frames ``imgs`` of ``num_clips`` clips of ``clip_len`` into model input.
 
     ``imgs`` holds ``crops x num_clips x clip_len`` frames (crops = 2 after
-    ``GeneratePoseTarget(double=True)``), in that order, and becomes (crops * num_clips, C,
+    ``GeneratePoseTarget(double=True)``), in that order, either as PYSKL's (frames, ...) or as
+    GeneratePoseTarget's (crops, num_clips, clip_len, ...), and becomes (crops * num_clips, C,
     clip_len, H, W):
 
     * ``'NCTHW_Heatmap'``: frames are (C, H, W) heatmaps (``GeneratePoseTarget``'s output);
@@ -123,17 +124,21 @@ class FormatShape:
         require(results, ["imgs", "num_clips", "clip_len"], "FormatShape")
         imgs = np.asarray(results["imgs"])
         num_clips, clip_len = int(results["num_clips"]), int(results["clip_len"])
-        if imgs.ndim != 4 or imgs.shape[0] == 0 or imgs.shape[0] % (num_clips * clip_len):
+        if imgs.ndim == 6 and imgs.shape[0] > 0 and imgs.shape[1:3] == (num_clips, clip_len):
+            clips = imgs  # GeneratePoseTarget's (crops, clips, T, ...) view: no copy needed
+        elif imgs.ndim != 4 or imgs.shape[0] == 0 or imgs.shape[0] % (num_clips * clip_len):
             raise sample_error(
                 results, "FormatShape",
                 f"imgs must be (frames, ...) 4-d with frames a positive multiple of num_clips * "
-                f"clip_len = {num_clips} * {clip_len}, got shape {imgs.shape}",
+                f"clip_len = {num_clips} * {clip_len}, or (crops, {num_clips}, {clip_len}, ...) "
+                f"6-d, got shape {imgs.shape}",
             )
+        else:
+            clips = imgs.reshape((-1, num_clips, clip_len) + imgs.shape[1:])
         if self.collapse and num_clips != 1:
             raise sample_error(
                 results, "FormatShape", f"collapse=True needs num_clips == 1, got {num_clips}"
             )
-        clips = imgs.reshape((-1, num_clips, clip_len) + imgs.shape[1:])
         if self.input_format == "NCTHW":  # (crops, clips, T, H, W, C) -> (crops, clips, C, T, H, W)
             clips = clips.transpose(0, 1, 5, 2, 3, 4)
         else:  # (crops, clips, T, C, H, W) -> (crops, clips, C, T, H, W)

@@ -38,14 +38,21 @@ COCO_RIGHT_LIMB = (1, 3, 7, 8, 9, 13, 14, 15)
 
 
 class GeneratePoseTarget:
-    """Render ``results['imgs']``: (T, C, H, W) float32 heatmaps of the clip's T frames.
+    """Render ``results['imgs']``: float32 heatmaps of the clip's frames, shaped
+    (crops, num_clips, clip_len, C, H, W) (crops = 2 with ``double``, else 1; one clip of all
+    frames when the pipeline did not sample ``num_clips`` x ``clip_len`` frames).
+
+    PYSKL's ``imgs`` is (frames, C, H, W); ``imgs.reshape(-1, C, H, W)`` is exactly that. Here it
+    is a view of the volume the op renders in :class:`FormatShape`'s final (crops * num_clips, C,
+    clip_len, H, W) layout, so the 10-clip x 2-flip test volume (267 MB at 64x64) is never copied
+    to change layout; PYSKL's loop, and a first version of this transform, copied it three times.
 
     ``img_shape`` (h, w) gives the maps' size, times ``scaling`` (``int(h * scaling + 0.5)``),
     the keypoints being scaled with it. C holds one channel per keypoint (``with_kp``) followed
     by one per limb of ``skeletons`` (``with_limb``). A keypoint draws ``score * exp(-d^2 / (2
     sigma^2))``; with ``use_score=False``, or without ``keypoint_score``, every score is 1.
 
-    With ``double=True`` the mirror image of the clip follows it: (2T, C, H, W), the second half
+    With ``double=True`` the mirror image of the clip follows it (the second crop),
     being the maps of the keypoints mirrored to ``W - 1 - x`` with the channels of ``left_kp[k]``
     and ``right_kp[k]`` (and of limbs ``left_limb[k]`` and ``right_limb[k]``) exchanged. That is
     PYSKL's mirrored heatmap up to the truncation of each Gaussian's window (which mirrors exactly
@@ -109,24 +116,39 @@ class GeneratePoseTarget:
         keypoint = keypoint.astype(np.float32) * np.float32(self.scaling)
         if scores is None or not self.use_score:
             scores = np.ones(keypoint.shape[:3], np.float32)
+        scores = scores.astype(np.float32)
         clips, clip_scores = [keypoint], [scores]
+        mirrored_swapped = False
         if self.double:
-            clips.append(mirror_x(keypoint, width))
-            clip_scores.append(scores)
+            mirrored = mirror_x(keypoint, width)
+            if not self.with_limb:
+                # Drawing keypoint order[k] as channel k swaps the channels while rendering,
+                # instead of copying the mirrored half's maps afterwards.
+                mirrored, mirrored_swapped = mirrored[:, :, channel_order], True
+                clip_scores.append(scores[:, :, channel_order])
+            else:
+                clip_scores.append(scores)
+            clips.append(mirrored)
+        num_clips, clip_len = _clip_split(results, keypoint.shape[1])
+        # (M, clips * T, K, ...) per crop -> (crops * clips, M, T, K, ...): the op then renders
+        # straight into FormatShape's (crops * clips, C, T, H, W) layout.
         maps = render_heatmaps(
-            torch.from_numpy(np.stack(clips)),
-            torch.from_numpy(np.stack(clip_scores).astype(np.float32)),
+            torch.from_numpy(_per_clip(np.stack(clips), num_clips, clip_len)),
+            torch.from_numpy(_per_clip(np.stack(clip_scores), num_clips, clip_len)),
             height=height,
             width=width,
             sigma=self.sigma,
             limbs=self.skeletons if self.with_limb else None,
             with_keypoints=self.with_kp,
-        )  # (clips, C, T, H, W)
-        if channel_order is not None:
-            maps[1] = maps[1, torch.from_numpy(channel_order)]
-        frames = maps.transpose(1, 2).flatten(0, 1)  # (clips * T, C, H, W), PYSKL's layout
+        )
+        if channel_order is not None and not mirrored_swapped:
+            maps[num_clips:] = maps[num_clips:, torch.from_numpy(channel_order)]
+        crops = 2 if self.double else 1
+        volume = maps.numpy().reshape((crops, num_clips) + maps.shape[1:])
         results = dict(results)
-        results["imgs"] = frames.numpy()
+        # PYSKL's frames (crops, clips, T, C, H, W) as a view of the rendered volume; reshaped
+        # to (crops * clips * T, C, H, W) it is PYSKL's (frames, C, H, W) layout.
+        results["imgs"] = volume.transpose(0, 1, 3, 2, 4, 5)
         return results
 
     def _flip_channel_order(self, results: dict, num_joints: int) -> np.ndarray:
@@ -151,3 +173,21 @@ class GeneratePoseTarget:
             f"double={self.double}, left_kp={self.left_kp}, right_kp={self.right_kp}, "
             f"left_limb={self.left_limb}, right_limb={self.right_limb}, scaling={self.scaling})"
         )
+
+
+def _clip_split(results: dict, frames: int) -> tuple[int, int]:
+    """(num_clips, clip_len) of the sampled clips, or one clip of all ``frames`` when the
+    pipeline did not sample (or the counts do not fit the frames)."""
+    num_clips, clip_len = results.get("num_clips"), results.get("clip_len")
+    if num_clips and clip_len and int(num_clips) * int(clip_len) == frames:
+        return int(num_clips), int(clip_len)
+    return 1, frames
+
+
+def _per_clip(array: np.ndarray, num_clips: int, clip_len: int) -> np.ndarray:
+    """(crops, M, clips * T, ...) -> (crops * clips, M, T, ...)."""
+    crops, persons = array.shape[:2]
+    split = array.reshape((crops, persons, num_clips, clip_len) + array.shape[3:])
+    return np.ascontiguousarray(
+        np.moveaxis(split, 2, 1).reshape((crops * num_clips, persons, clip_len) + array.shape[3:])
+    )
