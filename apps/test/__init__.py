@@ -1,1 +1,1 @@
-"""``skel-test`` and ``skel-fuse``: evaluate a checkpoint, and fuse the scores of several streams."""
+"""``skel-test`` and ``skel-fuse``: evaluate a checkpoint; fuse the scores of several streams."""
