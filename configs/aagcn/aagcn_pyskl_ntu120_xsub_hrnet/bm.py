@@ -1,0 +1,8 @@
+# MS-AAGCN on NTU RGB+D 120 cross-subject, 2D (HRNet keypoints): bone-motion (bm) stream.
+_base_ = [
+    "../../_base_/models/aagcn.py",
+    "../../_base_/datasets/ntu120_xsub_hrnet_bm.py",
+    "../../_base_/schedules/sgd_cosine_16e.py",
+]
+model = dict(cls_head=dict(num_classes=120))
+work_dir = "./work_dirs/aagcn/aagcn_pyskl_ntu120_xsub_hrnet/bm"

@@ -1,0 +1,7 @@
+# CTR-GCN on NTU RGB+D 60 cross-subject, 2D (HRNet keypoints): joint-motion (jm) stream.
+_base_ = [
+    "../../_base_/models/ctrgcn.py",
+    "../../_base_/datasets/ntu60_xsub_hrnet_jm.py",
+    "../../_base_/schedules/sgd_cosine_16e.py",
+]
+work_dir = "./work_dirs/ctrgcn/ctrgcn_pyskl_ntu60_xsub_hrnet/jm"

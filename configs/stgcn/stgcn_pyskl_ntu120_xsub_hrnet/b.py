@@ -1,0 +1,8 @@
+# ST-GCN on NTU RGB+D 120 cross-subject, 2D (HRNet keypoints): bone (b) stream.
+_base_ = [
+    "../../_base_/models/stgcn.py",
+    "../../_base_/datasets/ntu120_xsub_hrnet_b.py",
+    "../../_base_/schedules/sgd_cosine_16e.py",
+]
+model = dict(cls_head=dict(num_classes=120))
+work_dir = "./work_dirs/stgcn/stgcn_pyskl_ntu120_xsub_hrnet/b"
