@@ -22,7 +22,8 @@ def flops_per_clip(model: nn.Module, clip_shape: Sequence[int]) -> int:
     FlopCounterMode`: 2 FLOPs per multiply-add, convolutions and matrix products only (the
     convention of torch's counter; tables made with fvcore or mmcv count multiply-adds, half
     this). The graph convolution runs on the reference path so that it is counted as the
-    einsum it equals. The model's training mode is restored afterwards.
+    einsum it equals. The model's training mode and
+    ``requires_grad`` flags are restored afterwards.
     """
     if len(clip_shape) != 4:
         raise ValueError(
@@ -34,11 +35,16 @@ def flops_per_clip(model: nn.Module, clip_shape: Sequence[int]) -> int:
     dtype = reference.dtype if reference is not None else torch.float32
     clip = torch.zeros((1, *clip_shape), device=device, dtype=dtype)
     was_training = model.training
-    model.eval()
+    # torch's counter hooks the gradient of every module argument that requires grad, which
+    # fails on a parameter passed as one (CTR-GCN's alpha) under no_grad: freeze meanwhile.
+    requires_grad = [p.requires_grad for p in model.parameters()]
+    model.eval().requires_grad_(False)
     try:
         counter = FlopCounterMode(display=False)
         with torch.no_grad(), use_graph_conv("reference"), counter:
             model(clip)
     finally:
         model.train(was_training)
+        for parameter, flag in zip(model.parameters(), requires_grad, strict=True):
+            parameter.requires_grad_(flag)
     return counter.get_total_flops()
