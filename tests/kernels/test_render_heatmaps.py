@@ -202,6 +202,31 @@ def test_real_keypoints_at_small_sigma_single_frame(real_clips):
                      limbs=COCO_LIMBS, with_keypoints=False)
 
 
+@pytest.mark.shared_data
+def test_real_penn_action_keypoints_agree_with_reference_and_pyskl(shared_data, tmp_path):
+    """Two Penn Action clips converted to COCO (invisible joints and the missing eyes/ears have
+    score 0), 8 frames each, scaled to the map."""
+    pytest.importorskip("scipy")
+    from skel_data.converters import convert_penn
+
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for name in ("0001.mat", "0002.mat"):
+        (labels / name).symlink_to(shared_data / "penn_action" / "labels" / name)
+    convert_penn(labels, tmp_path / "penn.pkl")
+    records = load_annotations(tmp_path / "penn.pkl", layout="coco").annotations
+    keypoints, scores = [], []
+    for record in records:
+        img_h, img_w = record["img_shape"]
+        keypoints.append(record["keypoint"][:, :8] * np.float32([SIZE / img_w, SIZE / img_h]))
+        scores.append(record["keypoint_score"][:, :8])
+    keypoints = torch.tensor(np.stack(keypoints), dtype=torch.float32)  # (2, 1, 8, 17, 2)
+    scores = torch.tensor(np.stack(scores), dtype=torch.float32)
+    assert (scores == 0).any() and (scores > 0).any()
+    out = assert_all_agree(keypoints, scores, SIZE, SIZE, sigma=0.6, limbs=COCO_LIMBS)
+    assert out.shape == (2, 17 + len(COCO_LIMBS), 8, SIZE, SIZE) and out.amax() > 0.8
+
+
 @pytest.mark.parametrize("limbs", [None, torch.tensor([[0, 1], [2, 2]])])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_opcheck(rng, limbs, dtype):
