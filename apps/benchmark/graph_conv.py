@@ -49,7 +49,7 @@ from torch import Tensor, nn
 from skel_core.graph import Graph
 from skel_kernels import graph_conv
 
-from .report import Column, Table
+from .report import Column, Table, print_targets
 from .timing import IMPL_DEVICE, Timing, measure, num_threads, ratio
 
 BASELINE = "pyskl"
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     sums.append(total)
                     _print_layer(table, total, "network (sum)", "ms")
     targets = _targets(sums)
-    _print_targets(targets, args.quick)
+    print_targets(targets, "network sums against the baseline", args.quick)
     return {"baseline": BASELINE, "layers": layer_entries, "sums": sums, "targets": targets}
 
 
@@ -263,16 +263,3 @@ def _targets(sums: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found += checked or [{**about, "device": None, "layout": None, "impl": None,
                               "ratio": None, "met": None}]
     return found
-
-
-def _print_targets(targets: list[dict[str, Any]], quick: bool) -> None:
-    caveat = "; --quick shapes, so only a smoke test" if quick else ""
-    print(f"\nissue targets (network sums against the baseline{caveat})", flush=True)
-    for target in targets:
-        if target["met"] is None:
-            print(f"  {target['target']}: not measured in this run", flush=True)
-            continue
-        verdict = "met" if target["met"] else "NOT MET"
-        print(f"  {target['target']}: {target['impl']} on {target['device']}, "
-              f"{target['layout']}, threads={target['threads']}: {target['ratio']:.2f}x "
-              f"(needs {target['required']}x) {verdict}", flush=True)

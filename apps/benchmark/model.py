@@ -47,7 +47,7 @@ from skel_models.graph_conv_switch import use_graph_conv
 from skel_models.params import count_parameters, flops_per_clip
 from skel_models.registry import build_model
 
-from .report import Column, Table
+from .report import Column, Table, print_targets
 from .timing import IMPL_DEVICE, Timing, measure, num_threads, ratio
 
 BASELINE = "reference"
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     training_table.print_row(device, threads, impl, stats["median_ms"],
                                              stats["clips_per_s"], stats["ratio"])
     targets = _targets(inference, training)
-    _print_targets(targets, args.quick)
+    print_targets(targets, "ST-GCN++, kernels against the reference path", args.quick)
     clip_record = {key: getattr(clip, key) for key in
                    ("persons", "frames", "joints", "channels", "batch", "latency_batch")}
     return {"baseline": BASELINE, "clip": clip_record, "models": sizes,
@@ -267,16 +267,3 @@ def _targets(inference: list[dict[str, Any]],
         found += checked or [{**about, "device": None, "threads": None, "impl": None,
                               "ratio": None, "met": None}]
     return found
-
-
-def _print_targets(targets: list[dict[str, Any]], quick: bool) -> None:
-    caveat = "; --quick shapes, so only a smoke test" if quick else ""
-    print(f"\nissue targets (ST-GCN++, kernels against the reference path{caveat})", flush=True)
-    for target in targets:
-        if target["met"] is None:
-            print(f"  {target['target']}: not measured in this run", flush=True)
-            continue
-        verdict = "met" if target["met"] else "NOT MET"
-        print(f"  {target['target']}: {target['impl']} on {target['device']}, "
-              f"threads={target['threads']}: {target['ratio']:.2f}x "
-              f"(needs {target['required']}x) {verdict}", flush=True)

@@ -87,3 +87,19 @@ def environment() -> dict[str, Any]:
 def json_line(record: dict[str, Any]) -> str:
     """``record`` as one line of strict JSON (a NaN or infinity is a bug and raises)."""
     return json.dumps(record, allow_nan=False, separators=(",", ":"))
+
+
+def print_targets(targets: list[dict[str, Any]], subject: str, quick: bool) -> None:
+    """Print each issue target as met / NOT MET (or not measured); ``subject`` says what the
+    ratios compare. A target's ``layout`` is printed when it has one."""
+    caveat = "; --quick shapes, so only a smoke test" if quick else ""
+    print(f"\nissue targets ({subject}{caveat})", flush=True)
+    for target in targets:
+        if target["met"] is None:
+            print(f"  {target['target']}: not measured in this run", flush=True)
+            continue
+        verdict = "met" if target["met"] else "NOT MET"
+        layout = f"{target['layout']}, " if target.get("layout") else ""
+        print(f"  {target['target']}: {target['impl']} on {target['device']}, {layout}"
+              f"threads={target['threads']}: {target['ratio']:.2f}x "
+              f"(needs {target['required']}x) {verdict}", flush=True)

@@ -19,10 +19,10 @@ import onnx
 
 from skel_core.atomic import atomic_write
 from skel_core.cfg_options import DictAction
-from skel_core.config import Config
 from skel_core.errors import ConfigError, SkelError
 from skel_kernels.onnx import MIN_OPSET
 
+from ..train.settings import load_config
 from .model_info import ModelInfo, write_model_info
 from .onnx_export import (
     DYNAMIC_AXES,
@@ -120,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """Export as the parsed command line says; returns the exit status."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     info = ModelInfo.from_config(cfg)
     frames = args.frames or info.clip_len
     if frames is None:

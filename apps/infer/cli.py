@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from skel_core.cfg_options import DictAction
-from skel_core.config import Config
 from skel_core.errors import SkelError
 from skel_core.layouts import get_layout
 from skel_data.dataset import read_class_names
 
 from ..export.model_info import ModelInfo
 from ..export.trained_model import load_trained_model
+from ..train.settings import load_config
 from .recognition import DEFAULT_CLIP_LEN, Recognizer
 from .scoring import OnnxScorer, TorchScorer
 from .sequences import InputSequence, load_sequences
@@ -154,23 +154,16 @@ def _load_model(paths: list[str], args: argparse.Namespace, parser: argparse.Arg
                          "skel-infer CONFIG CHECKPOINT INPUT")
         scorer = OnnxScorer(paths[0])
         if args.config:
-            return scorer, ModelInfo.from_config(_config(args.config, args.cfg_options))
+            return scorer, ModelInfo.from_config(load_config(args.config, args.cfg_options))
         return scorer, scorer.info or scorer.default_info()
     if args.config:
         parser.error("--config is for ONNX models; a checkpoint's config is the first PATH")
-    cfg = _config(paths[0], args.cfg_options)
+    cfg = load_config(paths[0], args.cfg_options)
     key_map = None if args.key_map == "none" else args.key_map
     model, _ = load_trained_model(cfg, paths[1], key_map=key_map)
     backbone = cfg.model.get("backbone", {}).get("type", "?")
     info = ModelInfo.from_config(cfg)
     return TorchScorer(model, info, f"{cfg.model.type} (backbone {backbone})"), info
-
-
-def _config(path: str, options: dict) -> Config:
-    cfg = Config.fromfile(path)
-    if options:
-        cfg.merge_from_dict(options)
-    return cfg
 
 
 def _header(sequence: InputSequence, recognizer: Recognizer) -> str:

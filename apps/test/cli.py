@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from skel_core.cfg_options import DictAction
-from skel_core.config import Config
 from skel_core.metrics import save_score_file
 from skel_models.pretrained import load_pretrained
 
@@ -15,7 +14,7 @@ from ..builders import build_dataset, build_loader, build_model
 from ..command import run_command
 from ..distributed import distributed_session
 from ..evaluation import AMP_DTYPES, evaluate
-from ..train.settings import check_override_keys, eval_settings
+from ..train.settings import eval_settings, load_config
 from .report import (
     class_names_or_ids,
     per_class_rows,
@@ -77,10 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        check_override_keys(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     seed = cfg.get("seed") or 0
     with distributed_session(args.device) as ctx:
         dataset = build_dataset(cfg.data[args.split], seed)

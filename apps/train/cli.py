@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 from skel_core.cfg_options import DictAction
-from skel_core.config import Config
 
 from ..command import run_command
 from ..distributed import launched_rank
 from ..evaluation import AMP_DTYPES
 from .runner import TrainOptions, train
-from .settings import DEFAULT_BASE_BATCH_SIZE, check_override_keys
+from .settings import DEFAULT_BASE_BATCH_SIZE, load_config
 
 EPILOG = f"""\
 distributed: torchrun --nproc-per-node N --no-python skel-train CONFIG ... (or torchrun ...
@@ -98,10 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        check_override_keys(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     work_dir = Path(args.work_dir or cfg.get("work_dir") or "work_dirs/" + Path(args.config).stem)
     options = TrainOptions(
         work_dir=work_dir,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from skel_core.config import Config
 from skel_core.errors import ConfigError
 
 from ..config_keys import check_keys, section
@@ -200,6 +201,16 @@ TRAIN_KEYS = (
     "log_level",
     "workflow",
 )
+
+
+def load_config(path: str, options: Mapping[str, Any] | None) -> Config:
+    """The config at ``path`` with the ``--cfg-options`` ``options`` merged in, after
+    :func:`check_override_keys`; what every command loads its CONFIG with."""
+    cfg = Config.fromfile(path)
+    if options:
+        check_override_keys(cfg, options)
+        cfg.merge_from_dict(options)
+    return cfg
 
 
 def check_override_keys(cfg: Mapping[str, Any], options: Mapping[str, Any]) -> None:

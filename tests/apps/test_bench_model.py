@@ -13,6 +13,7 @@ import pytest
 
 from skel_apps.benchmark import model as bench_model
 from skel_apps.benchmark.cli import main
+from skel_apps.benchmark.report import print_targets
 from skel_core.config import Config
 from skel_models.params import count_parameters, flops_per_clip
 from skel_models.registry import build_model
@@ -107,7 +108,7 @@ def test_targets_without_a_kernel_measurement_are_reported_unmeasured(capsys):
     targets = bench_model._targets([], [])
     assert [t["target"] for t in targets] == [t.label for t in bench_model.TARGETS]
     assert all(t["met"] is None and t["ratio"] is None and t["impl"] is None for t in targets)
-    bench_model._print_targets(targets, quick=False)
+    print_targets(targets, "ST-GCN++", quick=False)
     out = capsys.readouterr().out
     assert out.count("not measured in this run") == len(bench_model.TARGETS)
 
