@@ -1,7 +1,8 @@
 """Command line of ``skel-export``: ``skel-export CONFIG CHECKPOINT OUT.onnx [options]``.
 
-Builds the config's model, loads the checkpoint (safely, keys remapped and reported), exports
-it to ONNX (see :mod:`skel_apps.export.onnx_export` for the graph's input and output), stores
+Builds the config's model (a GCN recognizer or PoseC3D), loads the checkpoint (safely, keys
+remapped and reported), exports it to ONNX (see :mod:`skel_apps.export.onnx_export` for the
+graph's input and output), stores
 the model's info (:mod:`skel_apps.export.model_info`) in the file's metadata, and, unless the
 graph keeps skel custom-op nodes, runs it in onnxruntime and compares with PyTorch. The file is
 written only when the comparison passes. Exit status: 0 on success, 1 when the comparison
@@ -41,12 +42,13 @@ DEFAULT_ATOL = 1e-4
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skel-export",
-        description="Export a trained skeleton action recognizer to ONNX and check the file "
-        "against PyTorch with onnxruntime.",
-        epilog="The graph takes 'keypoint' float32 (N, M, T, V, C), one clip per row, and "
-        "returns 'scores' float32 (N, num_classes), class scores before softmax. The model's "
-        "layout, class names, test pipeline and clip averaging are stored in the file's "
-        "metadata, so skel-infer runs it without the config.",
+        description="Export a trained skeleton action recognizer (GCN or PoseC3D) to ONNX and "
+        "check the file against PyTorch with onnxruntime.",
+        epilog="The graph takes one clip per row: 'keypoint' float32 (N, M, T, V, C) for a GCN "
+        "model, 'imgs' float32 (N, C, T, H, W) heatmaps for PoseC3D; it returns 'scores' "
+        "float32 (N, num_classes), class scores before softmax. The model's input kind and "
+        "sizes, layout, class names, test pipeline and clip averaging are stored in the "
+        "file's metadata, so skel-infer runs it without the config.",
     )
     parser.add_argument("config", help="config file (Python, PYSKL schema)")
     parser.add_argument("checkpoint", help="checkpoint (.pth) of a PYSKL, MMAction2 or skel run")
@@ -62,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--custom-ops", action="store_true",
         help="keep skel.GraphConv / skel.RenderHeatmaps custom-domain nodes instead of lowering "
         "them to standard ONNX ops; such a file needs a skel custom-op library in the runtime, "
-        "so the onnxruntime check is skipped",
+        "so the onnxruntime check is skipped (a model without skel ops, such as PoseC3D, is "
+        "exported and checked as usual)",
     )
     parser.add_argument("--frames", type=_positive_int, metavar="T",
                         help="T of the example input (default: the test pipeline's clip_len)")
@@ -131,18 +134,21 @@ def export(args: argparse.Namespace) -> int:
                                        strict=not args.no_strict)
     print(f"checkpoint {args.checkpoint}: {report}")
     example = example_input(info, batch=args.batch, frames=frames)
-    proto = export_recognizer(model, example, dynamic=args.dynamic, opset=args.opset,
-                              custom_ops=args.custom_ops)
+    proto = export_recognizer(model, example, input_name=info.input_name,
+                              dynamic=args.dynamic, opset=args.opset, custom_ops=args.custom_ops)
     write_model_info(proto, info)
     onnx.checker.check_model(proto)
     dynamic = ", ".join(args.dynamic) or "none"
     print(f"exported {signature(proto)}; opset {args.opset}; dynamic axes: {dynamic}")
-    if args.custom_ops:
-        print(f"kept skel custom-op nodes ({', '.join(custom_op_types(proto)) or 'none'}); "
-              "onnxruntime check skipped: skel ships no onnxruntime custom-op library yet, so "
-              "no runtime here can execute them (export without --custom-ops for a file that "
-              "any ONNX runtime runs)")
+    kept = custom_op_types(proto)
+    if kept:
+        print(f"kept skel custom-op nodes ({', '.join(kept)}); onnxruntime check skipped: skel "
+              "ships no onnxruntime custom-op library yet, so no runtime here can execute them "
+              "(export without --custom-ops for a file that any ONNX runtime runs)")
     else:
+        if args.custom_ops:
+            print("--custom-ops: the model calls no skel op, so the graph holds standard ONNX "
+                  "ops only and is checked as usual")
         shapes = check_shapes(example.shape, args.dynamic)
         differences = max_abs_differences(model, proto, shapes)
         for shape, difference in zip(shapes, differences, strict=True):

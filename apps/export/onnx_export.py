@@ -1,16 +1,21 @@
-"""Export a skeleton recognizer to ONNX and compare the file with PyTorch in onnxruntime.
+"""Export a recognizer to ONNX and compare the file with PyTorch in onnxruntime.
 
-The exported graph has one input and one output:
+The exported graph has one input, named after the model's input kind
+(:data:`~skel_apps.export.model_info.CLIP_AXES`), and one output:
 
-* ``keypoint``: float32 ``(N, M, T, V, C)``, one clip per row: the 5-D input of
-  ``RecognizerGCN.forward``. A test pipeline's multi-clip sample ``(S, M, T, V, C)`` goes in
-  as a batch of S rows, and the caller averages the S rows of scores (``skel-infer`` does so
-  as the config's ``test_cfg.average_clips`` says).
+* ``keypoint``: float32 ``(N, M, T, V, C)`` for a GCN recognizer, or ``imgs``: float32
+  ``(N, C, T, H, W)`` heatmap volumes for a PoseC3D one (``Recognizer3D``); one clip per row,
+  the 5-D input of the recognizer's ``forward``, traced as it is (no wrapper: a 5-D input
+  bypasses the recognizer's multi-clip averaging). A test pipeline's multi-clip sample (S
+  clips, or crops x clips for heatmaps) goes in as a batch of S rows, and the caller averages
+  the S rows of scores (``skel-infer`` does so as the config's ``test_cfg.average_clips`` says).
 * ``scores``: float32 ``(N, num_classes)``, the class scores before softmax.
 
-Axis 0 is named ``batch`` and axis 2 ``time`` in the file when they are dynamic; M, V and C
-are fixed to the example's. The translation is :func:`skel_kernels.onnx.export_onnx`: skel
-ops lowered to standard ONNX ops by default, or kept as ``skel``-domain nodes.
+In both inputs T is axis 2. Axis 0 is named ``batch`` and axis 2 ``time`` in the file when they
+are dynamic; the other axes are fixed to the example's. The translation is
+:func:`skel_kernels.onnx.export_onnx`: skel ops lowered to standard ONNX ops by default, or kept
+as ``skel``-domain nodes (PoseC3D's graph has none: its heatmaps are rendered by the test
+pipeline, before the model).
 """
 
 from __future__ import annotations
@@ -26,32 +31,44 @@ from torch import nn
 from skel_core.errors import ConfigError
 from skel_kernels.onnx import DOMAIN, MIN_OPSET, export_onnx, run_onnx
 
-from .model_info import ModelInfo
+from .model_info import HEATMAP_INPUT, KEYPOINT_INPUT, ModelInfo
 
-INPUT_NAME = "keypoint"
 OUTPUT_NAME = "scores"
 DYNAMIC_AXES = {"batch": 0, "time": 2}
-"""The axes of ``keypoint`` that can be dynamic, by the name they get in the file."""
+"""The axes of the input that can be dynamic, by the name they get in the file."""
 
 
 def example_input(info: ModelInfo, *, batch: int, frames: int, seed: int = 0) -> torch.Tensor:
-    """A seeded random ``(batch, M, frames, V, C)`` input for ``info``'s model."""
-    if info.num_joints is None or info.in_channels is None:
-        raise ConfigError("the model's joint count and input channels are unknown; the config "
-                         "needs model.backbone.graph_cfg.layout")
-    shape = (batch, info.num_person, frames, info.num_joints, info.in_channels)
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    """A seeded random input for ``info``'s model: ``(batch, M, frames, V, C)`` skeletons or
+    ``(batch, C, frames, H, W)`` heatmaps."""
+    if info.input_name == HEATMAP_INPUT:
+        if info.heatmap_size is None or info.in_channels is None:
+            raise ConfigError(
+                "the heatmap size (H, W) is not fixed by the test pipeline: it needs "
+                "Resize(scale=(w, h), keep_ratio=False) or a CenterCrop after the "
+                "keypoint-dependent crops (PoseCompact, RandomResizedCrop), before "
+                "GeneratePoseTarget; the exported graph takes one size"
+            )
+        clip = (info.in_channels, frames, *info.heatmap_size)
+    else:
+        if info.num_joints is None or info.in_channels is None:
+            raise ConfigError("the model's joint count and input channels are unknown; the "
+                              "config needs model.backbone.graph_cfg.layout")
+        clip = (info.num_person, frames, info.num_joints, info.in_channels)
+    return torch.randn((batch, *clip), generator=torch.Generator().manual_seed(seed))
 
 
 def export_recognizer(
     model: nn.Module,
     example: torch.Tensor,
     *,
+    input_name: str = KEYPOINT_INPUT,
     dynamic: Iterable[str] = tuple(DYNAMIC_AXES),
     opset: int = MIN_OPSET,
     custom_ops: bool = False,
 ) -> onnx.ModelProto:
-    """Trace ``model`` (in eval mode) on ``example`` and return the ONNX model.
+    """Trace ``model`` (in eval mode) on ``example`` and return the ONNX model, whose input
+    is named ``input_name`` (the model's input kind).
 
     ``dynamic`` names the axes of :data:`DYNAMIC_AXES` left free; the others keep the
     example's size. Use an example whose dynamic axes are at least 2 long (torch.export
@@ -68,7 +85,7 @@ def export_recognizer(
         custom_ops=custom_ops,
         opset=opset,
         dynamic_shapes=(axes,) if axes else None,
-        input_names=[INPUT_NAME],
+        input_names=[input_name],
         output_names=[OUTPUT_NAME],
     )
     _name_dynamic_axes(proto, dynamic)
@@ -128,7 +145,7 @@ def custom_op_types(proto: onnx.ModelProto) -> list[str]:
 
 
 def describe(values: Iterable[onnx.ValueInfoProto]) -> str:
-    """Graph inputs or outputs with their shapes, e.g. ``keypoint (batch, 2, time, 17, 3)``."""
+    """Graph inputs or outputs with their shapes, e.g. ``imgs (batch, 17, time, 64, 64)``."""
     return ", ".join(
         f"{value.name} ({', '.join(dim.dim_param or str(dim.dim_value) for dim in dims)})"
         for value in values

@@ -1,5 +1,8 @@
 """Command line of ``skel-infer``: recognise the actions of skeleton sequences.
 
+The model is a GCN recognizer or PoseC3D (heatmap volumes rendered from the keypoints by its
+test pipeline), from a checkpoint and its config or from a file ``skel-export`` wrote.
+
     skel-infer CONFIG CHECKPOINT INPUT [options]
     skel-infer MODEL.onnx INPUT [--config CONFIG] [options]
 
@@ -23,7 +26,7 @@ from skel_core.errors import SkelError
 from skel_core.layouts import get_layout
 from skel_data.dataset import read_class_names
 
-from ..export.model_info import ModelInfo
+from ..export.model_info import KEYPOINT_INPUT, ModelInfo
 from ..export.trained_model import load_trained_model
 from ..train.settings import load_config
 from .recognition import DEFAULT_CLIP_LEN, Recognizer
@@ -44,8 +47,9 @@ INPUT is a file or a directory of files:
 C is 2 (pixels; scores default to 1) or 3 (metres).
 
 Model input: the config's test pipeline (with an ONNX model: --config, else the pipeline
-stored by skel-export, else a default: PreNormalize2D for 2D input, one clip of the model's
-fixed T or {DEFAULT_CLIP_LEN} frames, FormatGCNInput with the model's M). Class names: the
+stored by skel-export). A GCN model without one gets a default: PreNormalize2D for 2D input,
+one clip of the model's fixed T or {DEFAULT_CLIP_LEN} frames, FormatGCNInput with the model's M.
+A PoseC3D (heatmap) model has no default: its pipeline renders the heatmaps. Class names: the
 config's, --label-map, the ones stored in the ONNX file, else class indices."""
 
 
@@ -53,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skel-infer", usage=USAGE, epilog=INPUTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Recognise actions in skeleton sequences with a trained checkpoint (and "
-        "its config) or an ONNX model written by skel-export.",
+        description="Recognise actions in skeleton sequences with a trained GCN or PoseC3D "
+        "checkpoint (and its config) or an ONNX model written by skel-export.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="CONFIG CHECKPOINT INPUT, or MODEL.onnx INPUT")
@@ -127,10 +131,10 @@ def infer(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         info = dataclasses.replace(info, class_names=read_class_names(args.label_map))
     if args.vis and info.layout is None:
         parser.error("--vis draws the layout's bones: give --layout (or a config)")
-    sequences = load_sequences(input_path, info.num_joints or scorer.input_shape[2])
+    recognizer = Recognizer(scorer, info)
+    sequences = load_sequences(input_path, _num_joints(info, scorer))
     if args.vis and len(sequences) != 1:
         parser.error(f"--vis draws one sequence; {input_path} holds {len(sequences)}")
-    recognizer = Recognizer(scorer, info)
     if not args.window:  # every sequence's clips in as few forward passes as possible
         probabilities = recognizer.probabilities([s.record for s in sequences],
                                                  [s.name for s in sequences])
@@ -164,6 +168,14 @@ def _load_model(paths: list[str], args: argparse.Namespace, parser: argparse.Arg
     backbone = cfg.model.get("backbone", {}).get("type", "?")
     info = ModelInfo.from_config(cfg)
     return TorchScorer(model, info, f"{cfg.model.type} (backbone {backbone})"), info
+
+
+def _num_joints(info: ModelInfo, scorer) -> int | None:
+    """The joint count V the input sequences must have: the model info's, else the V of a
+    skeleton model's input (a heatmap model's input has no V)."""
+    if info.num_joints is not None or info.input_name != KEYPOINT_INPUT:
+        return info.num_joints
+    return scorer.input_shape[2]
 
 
 def _header(sequence: InputSequence, recognizer: Recognizer) -> str:

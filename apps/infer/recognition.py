@@ -1,13 +1,15 @@
 """From annotation records to class probabilities: test pipeline, scorer, clip averaging.
 
 Each record (a whole sequence, or a window of one) goes through the test pipeline, which makes
-its clips ``(S, M, T, V, C)``; the scorer gives their class scores; the S rows become one
-probability vector as the model's ``test_cfg.average_clips`` says: ``'score'`` averages the
-scores and then takes their softmax; anything else (``'prob'``, PYSKL's default) averages the
-clips' softmax probabilities.
+its clips under the key of the model's input kind: ``keypoint`` ``(S, M, T, V, C)`` for a GCN
+model, ``imgs`` ``(S, C, T, H, W)`` heatmap volumes for PoseC3D (S = crops x clips there); the
+scorer gives their class scores; the S rows become one probability vector as the model's
+``test_cfg.average_clips`` says: ``'score'`` averages the scores and then takes their softmax;
+anything else (``'prob'``, PYSKL's default) averages the clips' softmax probabilities.
 
-The test pipeline is the config's, else the one stored in the ONNX file, else
-:func:`default_pipeline`: ``PreNormalize2D`` (2D sequences only), then
+The test pipeline is the config's, else the one stored in the ONNX file. A heatmap model has
+no other: without one it is refused (its pipeline holds the heatmap size and rendering). A GCN
+model's is else :func:`default_pipeline`: ``PreNormalize2D`` (2D sequences only), then
 ``UniformSampleFrames(clip_len, num_clips=1, test_mode=True)`` with the model's fixed T (else
 :data:`DEFAULT_CLIP_LEN`), ``PoseDecode``, ``FormatGCNInput(num_person=M)`` (which appends a
 2D sequence's keypoint score as a last channel, making the (x, y, score) joint stream of PYSKL's
@@ -24,14 +26,14 @@ import numpy as np
 from skel_core.errors import AnnotationError, ConfigError, SkelError
 from skel_data.transforms import Compose
 
-from ..export.model_info import ModelInfo
-from .scoring import MAX_BATCH
+from ..export.model_info import HEATMAP_INPUT, ModelInfo
+from .scoring import rows_per_pass
 
 DEFAULT_CLIP_LEN = 100
 
 
 def default_pipeline(clip_len: int, num_person: int, two_d: bool) -> list[dict[str, Any]]:
-    """The test pipeline for a model that comes with none (see the module docstring)."""
+    """The test pipeline for a GCN model that comes with none (see the module docstring)."""
     normalise = [dict(type="PreNormalize2D")] if two_d else []
     return normalise + [
         dict(type="UniformSampleFrames", clip_len=clip_len, num_clips=1, test_mode=True),
@@ -56,9 +58,22 @@ def average_clips(scores: np.ndarray, mode: str | None) -> np.ndarray:
 
 
 class Recognizer:
-    """Class probabilities of records, by a scorer (:mod:`.scoring`) and a model's info."""
+    """Class probabilities of records, by a scorer (:mod:`.scoring`) and a model's info.
+
+    Raises ConfigError when the info's input kind is not the scorer's, or when a heatmap
+    model comes without its test pipeline."""
 
     def __init__(self, scorer, info: ModelInfo):
+        if scorer.input_name not in (None, info.input_name):
+            raise ConfigError(f"the model info describes a model that takes "
+                              f"{info.input_name!r} input, but {scorer.description} takes "
+                              f"{scorer.input_name!r}; give the config this model belongs to")
+        if info.input_name == HEATMAP_INPUT and info.test_pipeline is None:
+            raise ConfigError(f"{scorer.description} takes heatmap volumes 'imgs' (N, C, T, H, "
+                              "W), and no test pipeline to render them from keypoints comes "
+                              "with it: a heatmap model needs its test pipeline (give "
+                              "--config CONFIG, or export it with skel-export, which stores "
+                              "the pipeline in the file)")
         self.scorer = scorer
         self.info = info
         self._pipelines: dict[bool, Compose] = {}
@@ -85,7 +100,7 @@ class Recognizer:
             clips = self._clips(record, name)
             pending.append(clips)
             lengths.append(len(clips))
-            if sum(lengths) >= MAX_BATCH:
+            if sum(lengths) >= rows_per_pass(clips.shape[1:]):
                 score_pending()
         if pending:
             score_pending()
@@ -104,7 +119,7 @@ class Recognizer:
         return self._pipelines[two_d]
 
     def _clips(self, record: dict, name: str) -> np.ndarray:
-        """The model-input clips ``(S, M, T, V, C)`` the test pipeline makes of ``record``."""
+        """The model-input clips (S, *clip axes) the test pipeline makes of ``record``."""
         sample = {**record, "rng": np.random.default_rng(0), "test_mode": True,
                   "start_index": 0, "modality": "Pose"}
         pipeline = self._pipeline(record["keypoint"].shape[-1] == 2)
@@ -114,17 +129,19 @@ class Recognizer:
             raise
         except (ValueError, KeyError, IndexError) as error:
             raise AnnotationError(f"the test pipeline failed: {error}", name) from error
-        if "keypoint" not in results:
-            raise ConfigError(f"the test pipeline's output has no 'keypoint' (it has "
-                              f"{sorted(results)}); end it with Collect(keys=['keypoint'])")
-        clips = np.asarray(results["keypoint"], dtype=np.float32)
+        key = self.info.input_name
+        if key not in results:
+            raise ConfigError(f"the test pipeline's output has no {key!r} (it has "
+                              f"{sorted(results)}); end it with Collect(keys=[{key!r}])")
+        clips = np.asarray(results[key], dtype=np.float32)
         expected = self.scorer.input_shape
         if clips.ndim != 5 or any(size not in (None, got)
                                   for size, got in zip(expected, clips.shape[1:], strict=True)):
+            axes = ", ".join(self.info.clip_axes)
             wanted = ", ".join("any" if size is None else str(size) for size in expected)
             raise ConfigError(f"{name}: the test pipeline makes clips of shape "
-                              f"{clips.shape} (S, M, T, V, C) but {self.scorer.description} "
-                              f"takes (M, T, V, C) = ({wanted})")
+                              f"{clips.shape} (S, {axes}) but {self.scorer.description} "
+                              f"takes ({axes}) = ({wanted})")
         return clips
 
     def _check_classes(self, num_classes: int) -> None:

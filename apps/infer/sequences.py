@@ -10,7 +10,10 @@ An input is a file or a directory of files (not searched recursively), each one 
 * ``.json``: an object with the same keys, arrays written as nested lists.
 
 C is 2 (pixels) or 3 (metres). A 2D sequence without scores gets score 1 for every joint;
-without ``img_shape``, the pipeline's default frame size applies (PYSKL's 1080 x 1920).
+without ``img_shape``, a GCN pipeline's default frame size applies (``PreNormalize2D``'s,
+PYSKL's 1080 x 1920). A PoseC3D (heatmap) model's pipeline needs 2D keypoints and the
+``img_shape`` their pixel coordinates refer to (its crops and resizes read it); it refuses a
+sequence without them, naming it.
 
 Every sequence is checked as an annotation record (:func:`skel_core.annotations.
 validate_annotations`, and empty clips as :class:`skel_data.PoseDataset` refuses them): a wrong

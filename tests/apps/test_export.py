@@ -204,9 +204,10 @@ def test_check_shapes_change_every_dynamic_axis():
 
 
 def test_a_pipeline_without_skeleton_input_is_refused(run_files, tmp_path):
-    """PoseC3D-style pipelines end in heatmap volumes; no such model exists in skel-models."""
+    """A PoseC3D-style pipeline ends in heatmap volumes, which a GCN model cannot take."""
     config, checkpoint, _ = run_files
     status, _, err = _run([str(config), str(checkpoint), str(tmp_path / "x.onnx"),
                            "--cfg-options", "data.test.pipeline.4.type=FormatShape"])
     assert status == 1
-    assert "the test pipeline has no FormatGCNInput" in err and "PoseC3D" in err
+    assert ("model type RecognizerGCN takes 'keypoint' input but the test pipeline's "
+            "FormatShape makes 'imgs'") in err
