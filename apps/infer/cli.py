@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from skel_core.cfg_options import DictAction
-from skel_core.errors import SkelError
+from skel_core.errors import ConfigError, SkelError
 from skel_core.layouts import get_layout
 from skel_data.dataset import read_class_names
 
 from ..export.model_info import KEYPOINT_INPUT, ModelInfo
 from ..export.trained_model import load_trained_model
 from ..train.settings import load_config
+from .attention import attention_maps, attention_units, draw_attention
 from .recognition import DEFAULT_CLIP_LEN, Recognizer
 from .scoring import OnnxScorer, TorchScorer
 from .sequences import InputSequence, load_sequences
@@ -78,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="draw the sequence with its predicted label (.gif, or .mp4 with "
                         "ffmpeg installed); needs a single input sequence")
     parser.add_argument("--fps", type=float, default=10.0, help="frames per second of --vis")
-    parser.add_argument("--attention", metavar="OUT.png",
-                        help="draw the attention maps of an attention model")
+    parser.add_argument("--attention", metavar="OUT.png", type=_png_path,
+                        help="draw the attention maps of an attention model (AAGCN): per "
+                        "layer, joint and frame attention and the effective graph")
     parser.add_argument("--key-map", default="auto",
                         help="checkpoint key renaming: 'auto' (default), 'none', or a registered "
                         "key map such as 'mmaction2-gcn'")
@@ -93,6 +95,12 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _png_path(text: str) -> Path:
+    if Path(text).suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text}: the attention maps are written as .png")
+    return Path(text)
 
 
 def _animation_path(text: str) -> Path:
@@ -123,8 +131,13 @@ def infer(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     *model_paths, input_path = args.paths
     scorer, info = _load_model(model_paths, args, parser)
     if args.attention:
-        parser.error(f"--attention: {scorer.description} has no attention maps (no skel model "
-                     "computes them yet)")
+        if not isinstance(scorer, TorchScorer):
+            parser.error(f"--attention: {scorer.description} has no attention maps: only "
+                         "PyTorch models with attention units (AAGCN) do; give CONFIG CHECKPOINT")
+        try:
+            attention_units(scorer.model, scorer.description)
+        except ConfigError as error:
+            parser.error(f"--attention: {error}")
     if args.layout:
         info = info.with_layout(get_layout(args.layout))
     if args.label_map:
@@ -135,6 +148,14 @@ def infer(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     sequences = load_sequences(input_path, _num_joints(info, scorer))
     if args.vis and len(sequences) != 1:
         parser.error(f"--vis draws one sequence; {input_path} holds {len(sequences)}")
+    if args.attention:
+        if len(sequences) != 1:
+            parser.error(f"--attention draws one sequence; {input_path} holds {len(sequences)}")
+        (sequence,) = sequences
+        clips = recognizer.clips(sequence.record, sequence.name)
+        draw_attention(attention_maps(scorer.model, clips, scorer.description), info.layout,
+                       args.attention, title=f"{sequence.name}: {scorer.description}")
+        print(f"wrote {args.attention}")
     if not args.window:  # every sequence's clips in as few forward passes as possible
         probabilities = recognizer.probabilities([s.record for s in sequences],
                                                  [s.name for s in sequences])

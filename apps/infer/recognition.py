@@ -97,7 +97,7 @@ class Recognizer:
             pending.clear()
 
         for record, name in zip(records, names, strict=True):
-            clips = self._clips(record, name)
+            clips = self.clips(record, name)
             pending.append(clips)
             lengths.append(len(clips))
             if sum(lengths) >= rows_per_pass(clips.shape[1:]):
@@ -118,7 +118,7 @@ class Recognizer:
             self._pipelines[two_d] = Compose(steps)
         return self._pipelines[two_d]
 
-    def _clips(self, record: dict, name: str) -> np.ndarray:
+    def clips(self, record: dict, name: str) -> np.ndarray:
         """The model-input clips (S, *clip axes) the test pipeline makes of ``record``."""
         sample = {**record, "rng": np.random.default_rng(0), "test_mode": True,
                   "start_index": 0, "modality": "Pose"}

@@ -351,3 +351,32 @@ def test_real_pyskl_pickle(run, shared_data):
     ranked = _ranked(out)
     assert len(ranked) == 5 * len(records)
     _assert_top5(ranked[:5], _reference(run, first))
+
+
+def test_attention_maps_of_an_aagcn_are_drawn(run, tmp_path):
+    cfg = run["cfg"].copy()
+    cfg.model.backbone = dict(type="AAGCN", graph_cfg=dict(layout="coco", mode="spatial"),
+                              base_channels=8, num_stages=2, inflate_stages=[2],
+                              down_stages=[2])
+    config = tmp_path / "aagcn.py"
+    cfg.dump(config)
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "aagcn.pth"
+    save_checkpoint({"state_dict": build_model(cfg.model.to_dict()).state_dict()}, checkpoint)
+    image = tmp_path / "attention.png"
+    path = _npz(tmp_path / "wave.npz", run["clips"][0])
+    status, out, err = _infer([config, checkpoint, path, "--attention", image])
+    assert status == 0, err
+    assert f"wrote {image}" in out and len(_ranked(out)) == 5
+    from PIL import Image
+
+    with Image.open(image) as drawn:
+        assert drawn.format == "PNG" and min(drawn.size) > 100
+
+
+def test_attention_maps_need_a_png_path(run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([str(run["config"]), str(run["checkpoint"]), "x.npz", "--attention",
+                  str(tmp_path / "a.jpg")])
+    assert exit_info.value.code == 2
+    assert "the attention maps are written as .png" in capsys.readouterr().err

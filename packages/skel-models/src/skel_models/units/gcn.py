@@ -132,6 +132,11 @@ class unit_aagcn(nn.Module):  # noqa: N801 - PYSKL's name
     normalised, added to a residual (``down``) and passed through ReLU. ``attention`` adds
     PYSKL's spatial (``conv_sa``), temporal (``conv_ta``) and channel (``fc1c``/``fc2c``)
     attention, each as ``y * (1 + mask)``. Weights are initialised as PYSKL does.
+
+    The maps can be observed without recomputing them by formula: :meth:`learned_graphs` is
+    the data-dependent graph, and every attention mask passes through its own parameter-free
+    gate (``spatial_gate``, ``temporal_gate``, ``channel_gate``) whose output a forward hook
+    reads; :mod:`skel_apps.infer.attention` does both.
     """
 
     def __init__(
@@ -182,8 +187,11 @@ class unit_aagcn(nn.Module):  # noqa: N801 - PYSKL's name
             self.down = None
         self.bn = nn.BatchNorm2d(out_channels)
         self.tan = nn.Tanh()
-        self.sigmoid = nn.Sigmoid()
         self.relu = nn.ReLU()
+        if attention:  # no state: the checkpoint keys stay PYSKL's
+            self.spatial_gate = nn.Sigmoid()
+            self.temporal_gate = nn.Sigmoid()
+            self.channel_gate = nn.Sigmoid()
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -208,8 +216,30 @@ class unit_aagcn(nn.Module):  # noqa: N801 - PYSKL's name
             nn.init.zeros_(self.fc2c.weight)
             nn.init.zeros_(self.fc2c.bias)
 
+    def learned_graphs(self, x: torch.Tensor) -> torch.Tensor:
+        """The data-dependent graphs ``alpha * tanh(theta_i(x)^T phi_i(x) / (C_inter * T))``
+        of input ``x`` (N, C_in, T, V), one per subset: (N, K, V, V), added to ``A``."""
+        n, _, t, v = x.shape
+        learned = []
+        for conv_a, conv_b in zip(self.conv_a, self.conv_b, strict=True):
+            a1 = conv_a(x).permute(0, 3, 1, 2).reshape(n, v, self.inter_c * t)
+            a2 = conv_b(x).view(n, self.inter_c * t, v)
+            learned.append(self.tan(a1 @ a2 / a1.shape[-1]))  # N, V, V
+        return torch.stack(learned, 1) * self.alpha
+
+    def spatial_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """Joint attention (N, 1, V) in (0, 1) of features ``y`` (N, C, T, V)."""
+        return self.spatial_gate(self.conv_sa(y.mean(-2)))
+
+    def temporal_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """Frame attention (N, 1, T) in (0, 1) of features ``y`` (N, C, T, V)."""
+        return self.temporal_gate(self.conv_ta(y.mean(-1)))
+
+    def channel_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """Channel attention (N, C) in (0, 1) of features ``y`` (N, C, T, V)."""
+        return self.channel_gate(self.fc2c(self.relu(self.fc1c(y.mean((-2, -1))))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v = x.shape
         # K, C_out, C_in; parameters follow x's dtype, as nn.Conv2d's do under autocast
         weight = torch.stack([conv.weight[:, :, 0, 0] for conv in self.conv_d]).to(x.dtype)
         bias = torch.stack([conv.bias for conv in self.conv_d]).sum(0).to(x.dtype)
@@ -219,19 +249,10 @@ class unit_aagcn(nn.Module):  # noqa: N801 - PYSKL's name
         y = graph_conv(x, weight, self.A.to(x.dtype), impl=graph_conv_impl())
         y = y + bias.view(1, -1, 1, 1)
         if self.adaptive:
-            learned = []
-            for conv_a, conv_b in zip(self.conv_a, self.conv_b, strict=True):
-                a1 = conv_a(x).permute(0, 3, 1, 2).reshape(n, v, self.inter_c * t)
-                a2 = conv_b(x).view(n, self.inter_c * t, v)
-                learned.append(self.tan(a1 @ a2 / a1.shape[-1]))  # N, V, V
-            graphs = torch.stack(learned, 1) * self.alpha  # N, K, V, V
-            y = y + torch.einsum("koc,nctv,nkvw->notw", weight, x, graphs)
+            y = y + torch.einsum("koc,nctv,nkvw->notw", weight, x, self.learned_graphs(x))
         y = self.relu(self.bn(y) + (x if self.down is None else self.down(x)))
         if self.attention:
-            spatial = self.sigmoid(self.conv_sa(y.mean(-2)))  # N, 1, V
-            y = y * spatial.unsqueeze(-2) + y
-            temporal = self.sigmoid(self.conv_ta(y.mean(-1)))  # N, 1, T
-            y = y * temporal.unsqueeze(-1) + y
-            channel = self.sigmoid(self.fc2c(self.relu(self.fc1c(y.mean((-2, -1))))))  # N, C
-            y = y * channel[:, :, None, None] + y
+            y = y * self.spatial_mask(y).unsqueeze(-2) + y
+            y = y * self.temporal_mask(y).unsqueeze(-1) + y
+            y = y * self.channel_mask(y)[:, :, None, None] + y
         return y
