@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from skel_apps.train.cli import main as train_main
-from skel_core.checkpoint import load_checkpoint
+from skel_core.checkpoint import load_checkpoint, save_checkpoint
+from skel_core.config import Config
+from skel_data.synthetic import ACTIONS
+from skel_models.registry import build_model
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "demo"
 
@@ -71,3 +77,48 @@ def tiny_run(tiny, tmp_path_factory) -> TrainedRun:
         status = train_main(tiny.args(work_dir, "--validate"))
     assert status == 0, printed.getvalue()
     return TrainedRun(work_dir, printed.getvalue())
+
+
+class PrintedTopK:
+    """Reads the top-k lines skel-infer prints (``  1. name   0.1234``) and checks them."""
+
+    LINE = re.compile(r"^\s+(\d+)\. (.+?)\s+(\d\.\d{4})$", re.MULTILINE)
+
+    @classmethod
+    def ranked(cls, out: str) -> list[tuple[str, float]]:
+        """Every printed (class name, probability), in the order printed."""
+        return [(name, float(p)) for _, name, p in cls.LINE.findall(out)]
+
+    @staticmethod
+    def assert_top5(ranked: list[tuple[str, float]], probabilities: np.ndarray,
+                    names=ACTIONS) -> None:
+        """``ranked`` (printed to 4 decimals) is the top-5 of ``probabilities``."""
+        order = np.argsort(-probabilities)[:5]
+        assert [name for name, _ in ranked] == [names[i] for i in order]
+        np.testing.assert_allclose([p for _, p in ranked], probabilities[order], rtol=0,
+                                   atol=1e-4)
+
+
+@pytest.fixture(scope="session")
+def printed() -> type[PrintedTopK]:
+    return PrintedTopK
+
+
+def _seeded_checkpoint(cfg: Config, folder: Path) -> tuple[Path, Path, torch.nn.Module]:
+    """``cfg`` written to ``folder/tiny.py``; its model built with seed 0, the classifier's
+    weights spread (so that rankings are far from ties), in eval mode and saved to
+    ``folder/tiny.pth``. Returns (config path, checkpoint path, model)."""
+    config = folder / "tiny.py"
+    cfg.dump(config)
+    torch.manual_seed(0)
+    model = build_model(cfg.model.to_dict()).eval()
+    with torch.no_grad():
+        model.cls_head.fc_cls.weight.normal_(0, 3)
+    checkpoint = folder / "tiny.pth"
+    save_checkpoint({"state_dict": model.state_dict()}, checkpoint)
+    return config, checkpoint, model
+
+
+@pytest.fixture(scope="session")
+def seeded_checkpoint():
+    return _seeded_checkpoint

@@ -26,17 +26,14 @@ ort = pytest.importorskip("onnxruntime")
 from skel_apps.export import cli as export_cli  # noqa: E402
 from skel_apps.export.model_info import ModelInfo, heatmap_size, read_model_info  # noqa: E402
 from skel_apps.infer import cli as infer_cli  # noqa: E402
-from skel_core.checkpoint import save_checkpoint  # noqa: E402
 from skel_core.config import Config  # noqa: E402
 from skel_core.errors import ConfigError  # noqa: E402
 from skel_data.synthetic import ACTIONS, SyntheticConfig, generate_clips  # noqa: E402
 from skel_data.transforms import Compose  # noqa: E402
-from skel_models.registry import build_model  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo" / "posec3d_synthetic_tiny.py"
 CHANNELS, CLIP_LEN, SIZE, VIEWS = 17, 8, 32, 4  # VIEWS: 2 clips x 2 flips per test sample
 DIFF_LINE = re.compile(r"input \(([\d, ]+)\): max abs difference (\S+)")
-RANKED = re.compile(r"^\s+(\d+)\. (.+?)\s+(\d\.\d{4})$", re.MULTILINE)
 WINDOW = re.compile(r"^\s+frames (\d+)-(\d+): (.+) \((\d\.\d{4})\)$", re.MULTILINE)
 
 
@@ -48,19 +45,12 @@ def _run(main, argv: list) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, seeded_checkpoint):
     """Config, checkpoint and model of a seeded tiny PoseC3D, its default ONNX export (dynamic
     batch and time) and what skel-export printed, and three synthetic COCO sequences."""
     folder = tmp_path_factory.mktemp("posec3d")
     cfg = Config.fromfile(DEMO)
-    config = folder / "tiny.py"
-    cfg.dump(config)
-    torch.manual_seed(0)
-    model = build_model(cfg.model.to_dict()).eval()
-    with torch.no_grad():  # spread the scores so that the ranking is far from ties
-        model.cls_head.fc_cls.weight.normal_(0, 3)
-    checkpoint = folder / "tiny.pth"
-    save_checkpoint({"state_dict": model.state_dict()}, checkpoint)
+    config, checkpoint, model = seeded_checkpoint(cfg, folder)
     exported = folder / "tiny.onnx"
     status, out, err = _run(export_cli.main, [config, checkpoint, exported])
     assert status == 0, err
@@ -81,16 +71,6 @@ def _reference(run, record: dict) -> np.ndarray:
     imgs = Compose(run["cfg"].data.test.pipeline.copy())(sample)["imgs"]
     assert tuple(imgs.shape) == (VIEWS, CHANNELS, CLIP_LEN, SIZE, SIZE)
     return run["model"](imgs[None]).numpy()[0]
-
-
-def _ranked(out: str) -> list[tuple[str, float]]:
-    return [(name, float(p)) for _, name, p in RANKED.findall(out)]
-
-
-def _assert_top5(ranked: list[tuple[str, float]], probabilities: np.ndarray, names=ACTIONS):
-    order = np.argsort(-probabilities)[:5]
-    assert [name for name, _ in ranked] == [names[i] for i in order]
-    np.testing.assert_allclose([p for _, p in ranked], probabilities[order], rtol=0, atol=1e-4)
 
 
 def _pickle(path: Path, records: list[dict]) -> Path:
@@ -205,19 +185,19 @@ def test_export_refuses_a_pipeline_without_a_fixed_heatmap_size(run, tmp_path):
     assert not (tmp_path / "x.onnx").exists()
 
 
-def test_checkpoint_and_onnx_give_the_independent_top5(run, tmp_path):
+def test_checkpoint_and_onnx_give_the_independent_top5(run, tmp_path, printed):
     path = _pickle(tmp_path / "clips.pkl", run["clips"])
     status, from_checkpoint, err = _run(infer_cli.main, [run["config"], run["checkpoint"], path])
     assert status == 0, err
-    ranked = _ranked(from_checkpoint)
+    ranked = printed.ranked(from_checkpoint)
     assert len(ranked) == 15
     for k, clip in enumerate(run["clips"]):
-        _assert_top5(ranked[5 * k:5 * k + 5], _reference(run, clip))
+        printed.assert_top5(ranked[5 * k:5 * k + 5], _reference(run, clip))
     assert ranked[0][1] > ranked[1][1] + 0.01  # far from a tie: the round trip below is sharp
     status, from_onnx, err = _run(infer_cli.main, [run["onnx"], path])  # all from the file
     assert status == 0, err
-    assert [n for n, _ in _ranked(from_onnx)] == [n for n, _ in ranked]
-    np.testing.assert_allclose([p for _, p in _ranked(from_onnx)], [p for _, p in ranked],
+    assert [n for n, _ in printed.ranked(from_onnx)] == [n for n, _ in ranked]
+    np.testing.assert_allclose([p for _, p in printed.ranked(from_onnx)], [p for _, p in ranked],
                                rtol=0, atol=1e-4)
 
 
@@ -244,19 +224,19 @@ def test_sliding_windows_and_vis_on_a_heatmap_model(run, tmp_path):
         assert image.format == "GIF" and image.n_frames == 40
 
 
-def test_bare_heatmap_onnx_needs_its_config(run, tmp_path):
+def test_bare_heatmap_onnx_needs_its_config(run, tmp_path, printed):
     proto = onnx.load(run["onnx"])
     del proto.metadata_props[:]
     bare = tmp_path / "bare.onnx"
     onnx.save(proto, bare)
     path = _pickle(tmp_path / "one.pkl", run["clips"][1:2])
     status, out, err = _run(infer_cli.main, [bare, path])
-    assert status == 1 and not _ranked(out)
+    assert status == 1 and not printed.ranked(out)
     assert err.startswith("skel-infer: error: the ONNX model bare.onnx takes heatmap volumes")
     assert "a heatmap model needs its test pipeline (give --config CONFIG" in err
     status, out, err = _run(infer_cli.main, [bare, path, "--config", run["config"]])
     assert status == 0, err
-    _assert_top5(_ranked(out), _reference(run, run["clips"][1]))
+    printed.assert_top5(printed.ranked(out), _reference(run, run["clips"][1]))
 
 
 def test_config_of_another_input_kind_is_refused(run, tmp_path):

@@ -25,12 +25,10 @@ from skel_apps.export import cli as export_cli  # noqa: E402
 from skel_apps.infer import cli  # noqa: E402
 from skel_apps.infer.recognition import average_clips  # noqa: E402
 from skel_apps.infer.windows import window_starts  # noqa: E402
-from skel_core.checkpoint import save_checkpoint  # noqa: E402
 from skel_core.config import Config  # noqa: E402
 from skel_data.synthetic import ACTIONS, SyntheticConfig, generate_clips  # noqa: E402
 from skel_data.transforms import Compose  # noqa: E402
 from skel_models.recognizers import RecognizerGCN  # noqa: E402
-from skel_models.registry import build_model  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo" / "stgcnpp_synthetic_j.py"
 TINY = {  # two stages of 8 and 16 channels; 2 clips of 16 frames per test sample
@@ -42,25 +40,17 @@ TINY = {  # two stages of 8 and 16 channels; 2 clips of 16 frames per test sampl
     "data.test.pipeline.2.clip_len": 16,
     "data.test.pipeline.2.num_clips": 2,
 }
-RANKED = re.compile(r"^\s+(\d+)\. (.+?)\s+(\d\.\d{4})$", re.MULTILINE)
 WINDOW = re.compile(r"^\s+frames (\d+)-(\d+): (.+) \((\d\.\d{4})\)$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, seeded_checkpoint):
     """Config, checkpoint, model and its ONNX export (fixed batch of 2 clips, any T), and
     three synthetic clips."""
     folder = tmp_path_factory.mktemp("infer")
     cfg = Config.fromfile(DEMO)
     cfg.merge_from_dict(TINY)
-    config = folder / "tiny.py"
-    cfg.dump(config)
-    torch.manual_seed(0)
-    model = build_model(cfg.model.to_dict()).eval()
-    with torch.no_grad():  # spread the scores so that the ranking is far from ties
-        model.cls_head.fc_cls.weight.normal_(0, 3)
-    checkpoint = folder / "tiny.pth"
-    save_checkpoint({"state_dict": model.state_dict()}, checkpoint)
+    config, checkpoint, model = seeded_checkpoint(cfg, folder)
     exported = folder / "tiny.onnx"  # a fixed batch of 2 clips: skel-infer pads to fill it
     with contextlib.redirect_stdout(io.StringIO()):
         assert export_cli.main([str(config), str(checkpoint), str(exported),
@@ -96,17 +86,6 @@ def _reference(run, record: dict) -> np.ndarray:
     return run["model"](clips[None]).numpy()[0]
 
 
-def _ranked(out: str) -> list[tuple[str, float]]:
-    return [(name, float(p)) for _, name, p in RANKED.findall(out)]
-
-
-def _assert_top5(ranked: list[tuple[str, float]], probabilities: np.ndarray, names=ACTIONS):
-    """``ranked`` (printed to 4 decimals) is the top-5 of ``probabilities``."""
-    order = np.argsort(-probabilities)[:5]
-    assert [name for name, _ in ranked] == [names[i] for i in order]
-    np.testing.assert_allclose([p for _, p in ranked], probabilities[order], rtol=0, atol=1e-4)
-
-
 def test_help_describes_both_forms_and_the_inputs(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--help"])
@@ -117,31 +96,32 @@ def test_help_describes_both_forms_and_the_inputs(capsys):
         assert option in text
 
 
-def test_checkpoint_top5_matches_an_independent_computation(run, tmp_path):
+def test_checkpoint_top5_matches_an_independent_computation(run, tmp_path, printed):
     clip = run["clips"][0]
     status, out, err = _with_checkpoint(run, _npz(tmp_path / "wave.npz", clip))
     assert status == 0, err
     assert out.splitlines()[0] == \
         f"wave.npz: {clip['total_frames']} frames, 1 person(s), 17 joints; true label 0 (wave)"
-    ranked = _ranked(out)
-    _assert_top5(ranked, _reference(run, clip))
+    ranked = printed.ranked(out)
+    printed.assert_top5(ranked, _reference(run, clip))
     assert ranked[0][1] > ranked[1][1] + 0.01  # far from a tie: the round trip below is sharp
 
 
-def test_onnx_export_round_trip_gives_the_same_top5(run, tmp_path):
+def test_onnx_export_round_trip_gives_the_same_top5(run, tmp_path, printed):
     path = tmp_path / "clips.pkl"
     with path.open("wb") as file:
         pickle.dump(run["clips"], file)  # 3 sequences of 2 clips: 3 runs of the fixed batch
     _, from_checkpoint, _ = _with_checkpoint(run, path)
     status, from_onnx, err = _infer([run["onnx"], path])  # pipeline and names from the file
     assert status == 0, err
-    assert len(_ranked(from_onnx)) == 15
-    assert [n for n, _ in _ranked(from_onnx)] == [n for n, _ in _ranked(from_checkpoint)]
-    np.testing.assert_allclose([p for _, p in _ranked(from_onnx)],
-                               [p for _, p in _ranked(from_checkpoint)], atol=1.5e-4)
+    onnx_ranked, checkpoint_ranked = printed.ranked(from_onnx), printed.ranked(from_checkpoint)
+    assert len(onnx_ranked) == 15
+    assert [n for n, _ in onnx_ranked] == [n for n, _ in checkpoint_ranked]
+    np.testing.assert_allclose([p for _, p in onnx_ranked], [p for _, p in checkpoint_ranked],
+                               atol=1.5e-4)
 
 
-def test_json_pickle_and_directory_inputs(run, tmp_path):
+def test_json_pickle_and_directory_inputs(run, tmp_path, printed):
     clips = run["clips"]
     json_path = tmp_path / "seq.json"
     json_path.write_text(json.dumps({"keypoint": clips[0]["keypoint"].tolist(),
@@ -151,7 +131,7 @@ def test_json_pickle_and_directory_inputs(run, tmp_path):
     assert status == 0, err
     frames = clips[0]["total_frames"]
     assert out.splitlines()[0] == f"seq.json: {frames} frames, 1 person(s), 17 joints"  # no label
-    _assert_top5(_ranked(out), _reference(run, clips[0]))
+    printed.assert_top5(printed.ranked(out), _reference(run, clips[0]))
 
     pickle_path = tmp_path / "clips.pkl"
     with pickle_path.open("wb") as file:
@@ -162,9 +142,9 @@ def test_json_pickle_and_directory_inputs(run, tmp_path):
     headers = [line for line in out.splitlines() if not line.startswith(" ")]
     assert [h.split(":")[1] for h in headers] == [c["frame_dir"] for c in clips]
     assert "2 person(s)" in headers[2] and headers[2].endswith("true label 2 (squat)")
-    ranked = _ranked(out)
+    ranked = printed.ranked(out)
     assert len(ranked) == 15
-    _assert_top5(ranked[10:], _reference(run, clips[2]))
+    printed.assert_top5(ranked[10:], _reference(run, clips[2]))
 
     folder = tmp_path / "folder"
     folder.mkdir()
@@ -175,7 +155,7 @@ def test_json_pickle_and_directory_inputs(run, tmp_path):
     assert status == 0, err
     headers = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
     assert headers == ["a.json", "b.npz"]
-    _assert_top5(_ranked(out)[5:], _reference(run, clips[1]))
+    printed.assert_top5(printed.ranked(out)[5:], _reference(run, clips[1]))
 
 
 @pytest.mark.parametrize(("stride", "starts"), [(8, [0, 8, 16, 24]), (None, [0, 16])])
@@ -277,15 +257,15 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
     }
 
 
-def test_bad_inputs_are_refused_naming_the_file_and_problem(run, tmp_path):
+def test_bad_inputs_are_refused_naming_the_file_and_problem(run, tmp_path, printed):
     for name, problem in _bad_inputs(tmp_path).items():
         status, out, err = _with_checkpoint(run, tmp_path / name)
         assert status == 1, name
         assert name in err and problem in err, err
-        assert err.startswith("skel-infer: error:") and not _ranked(out)
+        assert err.startswith("skel-infer: error:") and not printed.ranked(out)
 
 
-def test_onnx_without_metadata_uses_the_default_pipeline(run, tmp_path):
+def test_onnx_without_metadata_uses_the_default_pipeline(run, tmp_path, printed):
     proto = onnx.load(run["onnx"])
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 2  # 1 clip, padded
     del proto.metadata_props[:]
@@ -304,7 +284,7 @@ def test_onnx_without_metadata_uses_the_default_pipeline(run, tmp_path):
     with torch.no_grad():
         probabilities = run["model"](torch.from_numpy(sample)).softmax(-1).numpy()[0]
     indices = [f"class {i}" for i in range(len(ACTIONS))]
-    _assert_top5(_ranked(out), probabilities, indices)
+    printed.assert_top5(printed.ranked(out), probabilities, indices)
 
 
 def test_custom_op_onnx_is_refused_with_a_clear_message(run, tmp_path):
@@ -317,21 +297,21 @@ def test_custom_op_onnx_is_refused_with_a_clear_message(run, tmp_path):
     assert "custom.onnx keeps skel custom-op nodes" in err and "without --custom-ops" in err
 
 
-def test_label_map_names_the_classes_and_must_fit_the_model(run, tmp_path):
+def test_label_map_names_the_classes_and_must_fit_the_model(run, tmp_path, printed):
     path = _npz(tmp_path / "wave.npz", run["clips"][0])
     names = [f"action {i}" for i in range(len(ACTIONS))]
     label_map = tmp_path / "labels.txt"
     label_map.write_text("\n".join(names) + "\n")
     status, out, err = _with_checkpoint(run, path, "--label-map", label_map)
     assert status == 0, err
-    _assert_top5(_ranked(out), _reference(run, run["clips"][0]), names)
+    printed.assert_top5(printed.ranked(out), _reference(run, run["clips"][0]), names)
     label_map.write_text("a\nb\nc\n")
     status, _, err = _with_checkpoint(run, path, "--label-map", label_map)
     assert status == 1 and "3 class names are given but" in err and "scores 8 classes" in err
 
 
 @pytest.mark.shared_data
-def test_real_pyskl_pickle(run, shared_data):
+def test_real_pyskl_pickle(run, shared_data, printed):
     """PYSKL's genuine 2D HRNet pickle (float16 arrays, labels 1..16): every clip recognised."""
     from skel_core.annotations import load_annotations
 
@@ -348,26 +328,22 @@ def test_real_pyskl_pickle(run, shared_data):
     beyond = next(i for i, r in enumerate(records) if r["label"] >= len(ACTIONS))
     assert headers[beyond].endswith(f"true label {records[beyond]['label']} "
                                     f"(class {records[beyond]['label']})")  # the 8 names end
-    ranked = _ranked(out)
+    ranked = printed.ranked(out)
     assert len(ranked) == 5 * len(records)
-    _assert_top5(ranked[:5], _reference(run, first))
+    printed.assert_top5(ranked[:5], _reference(run, first))
 
 
-def test_attention_maps_of_an_aagcn_are_drawn(run, tmp_path):
+def test_attention_maps_of_an_aagcn_are_drawn(run, tmp_path, printed, seeded_checkpoint):
     cfg = run["cfg"].copy()
     cfg.model.backbone = dict(type="AAGCN", graph_cfg=dict(layout="coco", mode="spatial"),
                               base_channels=8, num_stages=2, inflate_stages=[2],
                               down_stages=[2])
-    config = tmp_path / "aagcn.py"
-    cfg.dump(config)
-    torch.manual_seed(0)
-    checkpoint = tmp_path / "aagcn.pth"
-    save_checkpoint({"state_dict": build_model(cfg.model.to_dict()).state_dict()}, checkpoint)
+    config, checkpoint, _ = seeded_checkpoint(cfg, tmp_path)
     image = tmp_path / "attention.png"
     path = _npz(tmp_path / "wave.npz", run["clips"][0])
     status, out, err = _infer([config, checkpoint, path, "--attention", image])
     assert status == 0, err
-    assert f"wrote {image}" in out and len(_ranked(out)) == 5
+    assert f"wrote {image}" in out and len(printed.ranked(out)) == 5
     from PIL import Image
 
     with Image.open(image) as drawn:
