@@ -3,10 +3,12 @@
 Each benchmark is a module named in :data:`SUBCOMMANDS` that defines ``add_arguments(parser)``
 (its own options) and ``run(args) -> dict`` (it prints rows while it measures and returns its
 part of the record). Only the chosen module is imported. The options every benchmark shares are
-added here: ``--threads``, ``--repeats``, ``--warmup``, ``--quick`` and ``--impl``.
+added here: ``--threads``, ``--repeats``, ``--warmup``, ``--quick``, ``--impl`` and ``--malloc``
+(the C allocator's set-up, :mod:`skel_apps.allocator`: ``tuned`` as every skel command runs, or
+glibc's ``default``; it changes the baselines' times most, so a ratio is only meaningful with it).
 
 The last line printed is one JSON object: ``benchmark``, ``settings`` (``threads``,
-``repeats``, ``warmup``, ``quick``, ``impls``), ``environment`` (see
+``repeats``, ``warmup``, ``quick``, ``impls``, ``malloc``: the mode in effect), ``environment`` (see
 :func:`skel_apps.benchmark.report.environment`) and the benchmark's own keys (its ``--help``
 lists them).
 """
@@ -18,6 +20,7 @@ import importlib
 import sys
 from types import ModuleType
 
+from ..allocator import MODES, configure_allocator
 from .report import environment, json_line
 from .timing import IMPL_DEVICE, MIN_REPEATS, runnable_impls
 
@@ -71,6 +74,11 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--impl", nargs="+", choices=tuple(IMPL_DEVICE), metavar="IMPL",
                         help="implementations to measure against the baseline (default: all "
                         f"that can run here: {', '.join(runnable_impls())})")
+    parser.add_argument("--malloc", choices=MODES, default="tuned",
+                        help="the C allocator: 'tuned' keeps freed memory in the process, as "
+                        "every skel command does (default); 'default' leaves glibc's own "
+                        "thresholds, under which large temporaries are faulted in afresh each "
+                        "call, slowing the baselines most")
 
 
 def _positive_int(text: str) -> int:
@@ -105,9 +113,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Modul
 
 def main(argv: list[str] | None = None) -> int:
     args, module = parse_args(argv)
+    malloc = configure_allocator(args.malloc)
+    print(f"allocator: {malloc}", flush=True)
     result = module.run(args)
     settings = {"threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
-                "quick": args.quick, "impls": args.impl}
+                "quick": args.quick, "impls": args.impl, "malloc": malloc}
     record = {"benchmark": args.benchmark, "settings": settings, "environment": environment(),
               **result}
     print(json_line(record), flush=True)

@@ -23,6 +23,7 @@ from skel_core.cfg_options import DictAction
 from skel_core.errors import ConfigError, SkelError
 from skel_kernels.onnx import MIN_OPSET
 
+from ..allocator import configure_allocator
 from ..train.settings import load_config
 from .model_info import ModelInfo, write_model_info
 from .onnx_export import (
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`",
                                 category=FutureWarning)
         try:
+            configure_allocator()
             return export(args)
         except SkelError as error:
             print(f"skel-export: error: {error}", file=sys.stderr)

@@ -26,6 +26,7 @@ from skel_core.errors import ConfigError, SkelError
 from skel_core.layouts import get_layout
 from skel_data.dataset import read_class_names
 
+from ..allocator import configure_allocator
 from ..export.model_info import KEYPOINT_INPUT, ModelInfo
 from ..export.trained_model import load_trained_model
 from ..train.settings import load_config
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stride is not None and args.window is None:
         parser.error("--stride goes with --window")
     try:
+        configure_allocator()
         return infer(args, parser)
     except (SkelError, FileNotFoundError) as error:
         print(f"skel-infer: error: {error}", file=sys.stderr)

@@ -87,7 +87,7 @@ def test_quick_heatmap_run_ends_with_a_consistent_json_record(capsys):
     assert any(line.startswith("keypoints m1") for line in lines[:-1])  # rows for people
     assert record["benchmark"] == "heatmap" and record["baseline"] == "pyskl"
     assert record["settings"] == {"threads": [1, 2], "repeats": 3, "warmup": 1, "quick": True,
-                                  "impls": timing.runnable_impls()}
+                                  "impls": timing.runnable_impls(), "malloc": "tuned"}
     assert record["environment"]["torch"] == torch.__version__
     names = [f"{kind} m{persons}" for persons in (1, 2)
              for kind in ("keypoints", "limbs", "keypoints+limbs")]

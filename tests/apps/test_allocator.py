@@ -1,0 +1,69 @@
+"""The C allocator set-up of skel's commands: with 'tuned', a training step reuses the memory
+the previous step freed instead of faulting fresh pages in; bad modes are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from skel_apps.allocator import allocator_mode, configure_allocator
+from skel_apps.test.cli import main as skel_test_main
+from skel_core.errors import ConfigError
+
+# Three ST-GCN++ training steps (PYSKL's config, 2 clips of 48 frames) after two warm-up
+# steps; prints the minor page faults per step. Under glibc's default thresholds the step's
+# temporaries are given back to the kernel when freed and faulted in afresh the next step.
+FAULTS_SCRIPT = """
+import resource, sys, torch
+from skel_apps.allocator import configure_allocator
+from skel_apps.benchmark.model import MODELS
+from skel_models.registry import build_model
+print(configure_allocator(sys.argv[1]))
+torch.set_num_threads(1)
+torch.manual_seed(0)
+model = build_model(MODELS["stgcnpp"]).train()
+clips, labels = torch.randn(2, 2, 48, 17, 3), torch.arange(2)
+def step():
+    model.zero_grad()
+    torch.nn.functional.cross_entropy(model(clips), labels).backward()
+step()
+step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
+"""
+
+
+def _faults_per_step(mode: str) -> tuple[str, int]:
+    done = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT, mode], capture_output=True,
+                          text=True, check=True)
+    applied, faults = done.stdout.split()
+    return applied, int(faults)
+
+
+def test_tuned_allocator_keeps_a_training_steps_memory_instead_of_faulting_it_in_again():
+    applied, tuned = _faults_per_step("tuned")
+    assert applied == "tuned"
+    applied, default = _faults_per_step("default")
+    assert applied == "default"
+    assert default > 1000  # ~7000 4-KiB pages (27 MiB) faulted in every step
+    assert tuned < 100 and tuned * 20 < default
+
+
+def test_an_unknown_mode_is_refused_naming_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("SKEL_MALLOC", "jemalloc")
+    assert skel_test_main(["missing_config.py", "missing.pth"]) == 2
+    err = capsys.readouterr().err
+    assert "skel-test: error: environment variable SKEL_MALLOC" in err
+    assert "('tuned', 'default')" in err and "'jemalloc'" in err
+    with pytest.raises(ConfigError, match="must be one of"):
+        configure_allocator("huge")
+
+
+def test_default_cannot_follow_tuned_in_one_process():
+    assert configure_allocator("tuned") == "tuned" == allocator_mode()
+    with pytest.raises(ConfigError, match="already tuned in this process"):
+        configure_allocator("default")
