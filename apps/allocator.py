@@ -5,11 +5,11 @@ glibc's ``malloc`` serves any block of more than 32 MiB (and, until its adaptive
 grown, of more than 128 KiB) with a fresh ``mmap`` and returns it with ``munmap`` when freed, and
 it trims the heap's free top back to the kernel. A GCN training step allocates and frees the
 same large activations every step (ST-GCN++ at batch 16: einsum temporaries of 40+ MiB), so
-each step pays for zeroing fresh pages again: on this project's 2-core machines that was 25-35%
-of PYSKL's forward+backward and about a fifth of the batch-1 latency. ``'tuned'`` raises both
-thresholds with ``mallopt`` (the effect of PyTorch's advice to preload jemalloc or tcmalloc,
-without a library to install): freed memory stays in the process and is reused, at about the
-same peak resident size.
+each step pays for zeroing fresh pages again: on this project's 2-core machines that was 11-22%
+of an ST-GCN++ training step on PYSKL's path (more than half of its graph convolutions' time)
+and 1-7% on skel's fused one. ``'tuned'`` raises both thresholds with ``mallopt`` (the effect
+of PyTorch's advice to preload jemalloc or tcmalloc, without a library to install): freed memory
+stays in the process and is reused, at about the same peak resident size.
 
 Every command applies :func:`configure_allocator` first; ``SKEL_MALLOC=default`` (or
 ``skel-bench --malloc default``) leaves glibc as it is. On a C library other than glibc nothing

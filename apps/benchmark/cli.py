@@ -5,7 +5,8 @@ Each benchmark is a module named in :data:`SUBCOMMANDS` that defines ``add_argum
 part of the record). Only the chosen module is imported. The options every benchmark shares are
 added here: ``--threads``, ``--repeats``, ``--warmup``, ``--quick``, ``--impl`` and ``--malloc``
 (the C allocator's set-up, :mod:`skel_apps.allocator`: ``tuned`` as every skel command runs, or
-glibc's ``default``; it changes the baselines' times most, so a ratio is only meaningful with it).
+glibc's ``default``; unset, ``SKEL_MALLOC`` decides as for the other commands; it changes the
+baselines' times most, so a ratio is only meaningful with it).
 
 The last line printed is one JSON object: ``benchmark``, ``settings`` (``threads``,
 ``repeats``, ``warmup``, ``quick``, ``impls``, ``malloc``: the mode in effect), ``environment`` (see
@@ -74,11 +75,11 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--impl", nargs="+", choices=tuple(IMPL_DEVICE), metavar="IMPL",
                         help="implementations to measure against the baseline (default: all "
                         f"that can run here: {', '.join(runnable_impls())})")
-    parser.add_argument("--malloc", choices=MODES, default="tuned",
+    parser.add_argument("--malloc", choices=MODES,
                         help="the C allocator: 'tuned' keeps freed memory in the process, as "
-                        "every skel command does (default); 'default' leaves glibc's own "
-                        "thresholds, under which large temporaries are faulted in afresh each "
-                        "call, slowing the baselines most")
+                        "every skel command does; 'default' leaves glibc's own thresholds, "
+                        "under which large temporaries are faulted in afresh each call, slowing "
+                        "the baselines most (default: $SKEL_MALLOC, else tuned)")
 
 
 def _positive_int(text: str) -> int:
