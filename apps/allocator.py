@@ -61,11 +61,6 @@ def configure_allocator(mode: str | None = None) -> str:
     return _mode
 
 
-def allocator_mode() -> str:
-    """The mode applied so far in this process (``'default'`` if none was)."""
-    return _mode or "default"
-
-
 def _tune_glibc() -> bool:
     """Raise glibc's mmap and trim thresholds; False when the C library has no ``mallopt``
     that is glibc's."""
